@@ -1,0 +1,83 @@
+import { z } from "zod";
+import type { JobQueue } from "./queue/JobQueue.ts";
+
+/** Bindings and vars as wrangler.toml and secrets provide them. */
+export interface Env {
+  JOB_QUEUE: DurableObjectNamespace<JobQueue>;
+  FILES: R2Bucket;
+  PUBLIC_URL: string;
+  SIGNING_KEY: string;
+  API_KEYS: string;
+  RETENTION_DAYS?: string;
+  MAX_ATTEMPTS?: string;
+  LEASE_TTL_MS?: string;
+  MAX_QUEUED_PER_KEY?: string;
+  MAX_QUEUE_DEPTH?: string;
+  MAX_BODY_BYTES?: string;
+  MAX_UPLOAD_BYTES?: string;
+  LINK_TTL_S?: string;
+  RATE_LIMIT_PER_MIN?: string;
+  ALLOW_HTTP_WEBHOOKS?: string;
+  WEBHOOK_ALLOW_HOSTS?: string;
+  WEBHOOK_BACKOFF_MS?: string;
+}
+
+const int = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === "") return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min || n > max) {
+        ctx.addIssue({ code: "custom", message: `must be an integer in ${min}..${max}, got "${v}"` });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const ConfigSchema = z.object({
+  PUBLIC_URL: z.string().url().transform((u) => u.replace(/\/+$/, "")),
+  SIGNING_KEY: z.string().min(16, "must be at least 16 characters (use a long random secret)"),
+  RETENTION_DAYS: int(7, 1, 3650),
+  MAX_ATTEMPTS: int(3, 1, 20),
+  LEASE_TTL_MS: int(30_000, 1_000, 3_600_000),
+  MAX_QUEUED_PER_KEY: int(1000, 1, 1_000_000),
+  MAX_QUEUE_DEPTH: int(100_000, 1, 10_000_000),
+  MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024),
+  MAX_UPLOAD_BYTES: int(50 * 1024 * 1024, 1024, 5 * 1024 * 1024 * 1024),
+  LINK_TTL_S: int(3600, 10, 7 * 24 * 3600),
+  RATE_LIMIT_PER_MIN: int(600, 1, 1_000_000),
+  ALLOW_HTTP_WEBHOOKS: z.enum(["true", "false"]).optional().transform((v) => v === "true"),
+  WEBHOOK_ALLOW_HOSTS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(",").map((h) => h.trim().toLowerCase()).filter(Boolean)),
+  /** Delays between webhook attempts; one more attempt than entries (default: 6 attempts over ~61 min). */
+  WEBHOOK_BACKOFF_MS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const list = (v || "30000,120000,480000,1200000,1800000").split(",").map((x) => Number(x.trim()));
+      if (list.some((n) => !Number.isInteger(n) || n < 0)) {
+        ctx.addIssue({ code: "custom", message: "must be a comma-separated list of non-negative integers (ms)" });
+        return z.NEVER;
+      }
+      return list;
+    }),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+let cached: { source: Env; config: Config } | undefined;
+
+/** Parses vars once per isolate; a bad var names itself in the thrown message. */
+export function configOf(env: Env): Config {
+  if (cached?.source === env) return cached.config;
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`comfy-edge is misconfigured: ${problems}`);
+  }
+  cached = { source: env, config: parsed.data };
+  return parsed.data;
+}

@@ -1,0 +1,347 @@
+import { DurableObject } from "cloudflare:workers";
+import type { TaskView } from "../../shared/api.ts";
+import type { ErrorCode } from "../../shared/errors.ts";
+import type { EdgeMessage } from "../../shared/protocol.ts";
+import { describeModel, missingModels } from "../../shared/models.ts";
+import { expiryFrom, signedUrl } from "../auth/signing.ts";
+import { configOf, type Config, type Env } from "../env.ts";
+import { deliverDueWebhooks, scheduleWebhook } from "../webhooks/deliver.ts";
+import { onAgentFrame, type AgentAttachment } from "./agent-session.ts";
+import { AgentRegistry, type AgentRecord } from "./agents.ts";
+import type { QueueCore } from "./core.ts";
+import { dispatchJob, fillAll, freeSlots } from "./dispatcher.ts";
+import { migrate } from "./migrations.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { JobStore } from "./store.ts";
+import { Subscribers } from "./subscribers.ts";
+import { TERMINAL_STATES, type Job, type NewJob } from "./types.ts";
+import { taskView } from "./views.ts";
+
+export type QueueResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; retry_after_s?: number };
+
+interface EventsAttachment {
+  kind: "events";
+  task_id: string;
+}
+
+export interface AgentView {
+  agent_id: string;
+  name: string;
+  version: string;
+  pool: string;
+  connected: boolean;
+  accepting: boolean;
+  capacity: number;
+  prefetch: number;
+  gpu: AgentRecord["gpu"];
+  inventory: AgentRecord["inventory"];
+  last_model: string | null;
+  jobs: { task_id: string; state: string; lease_expires: number | null }[];
+  connected_at: string;
+  last_heartbeat: string;
+}
+
+export interface QueueMetrics {
+  pool: string;
+  jobs_by_state: Record<string, number>;
+  queue_depth: number;
+  agents_connected: number;
+  agents_busy: number;
+  counters: Record<string, number>;
+}
+
+/**
+ * One pool's job queue: jobs in SQLite, agents on hibernatable WebSockets, watchers of
+ * tasks on tagged sockets. The platform entry points only parse, log and delegate to the
+ * store's named transitions and the dispatcher.
+ */
+export class JobQueue extends DurableObject<Env> implements QueueCore {
+  readonly store: JobStore;
+  readonly agents: AgentRegistry;
+  readonly config: Config;
+  readonly maxOutputs = 16;
+  readonly state: DurableObjectState;
+  private readonly subscribers: Subscribers;
+  private readonly limiter: RateLimiter;
+  private alarmAt: number | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = configOf(env);
+    migrate(ctx.storage);
+    this.store = new JobStore(ctx.storage);
+    this.agents = new AgentRegistry(ctx.storage.sql);
+    this.subscribers = new Subscribers(this);
+    this.limiter = new RateLimiter(this.config.RATE_LIMIT_PER_MIN);
+    this.state = ctx;
+    // Learn the pending alarm before any event runs, so armAlarm never pushes an earlier one later.
+    void ctx.blockConcurrencyWhile(async () => {
+      this.alarmAt = await ctx.storage.getAlarm();
+    });
+  }
+
+  // ---------- QueueCore ----------
+
+  now(): number {
+    return Date.now();
+  }
+
+  send(ws: WebSocket, msg: EdgeMessage): boolean {
+    try {
+      ws.send(JSON.stringify(msg));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  agentSockets(agentId: string): WebSocket[] {
+    return this.ctx.getWebSockets(`agent:${agentId}`).filter((ws) => (ws.deserializeAttachment() as AgentAttachment | null)?.hello);
+  }
+
+  notify(job: Job): void {
+    this.ctx.waitUntil(this.subscribers.publishState(job));
+    if (TERMINAL_STATES.includes(job.state)) {
+      scheduleWebhook(this, job);
+      this.ctx.waitUntil(this.sweepObjects(job));
+    }
+  }
+
+  notifyProgress(job: Job): void {
+    this.subscribers.publishProgress(job);
+  }
+
+  armAlarm(at: number): void {
+    if (this.alarmAt !== undefined && this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    this.ctx.storage.setAlarm(at).catch((e) => console.error(JSON.stringify({ msg: "JobQueue setAlarm failed", error: String(e) })));
+  }
+
+  async inputUrls(job: Job): Promise<{ node_id: string; input: string; url: string; filename: string }[]> {
+    const exp = Math.floor(this.now() / 1000) + job.timeout_s + 600;
+    return Promise.all(
+      job.inputs.map(async (i) => {
+        const key = `in/${i.upload_id}`;
+        return { node_id: i.node_id, input: i.input, filename: `${i.upload_id}.png`, url: await signedUrl(this.config.PUBLIC_URL, `/files/${key}`, this.config.SIGNING_KEY, "file", key, exp) };
+      }),
+    );
+  }
+
+  // ---------- RPC from the Worker ----------
+
+  async enqueue(job: NewJob): Promise<QueueResult<{ task_id: string; created: boolean; seed: number | null }>> {
+    const now = this.now();
+    if (job.idem_key) {
+      const existing = this.store.byIdempotencyKey(job.owner, job.idem_key);
+      if (existing) {
+        if (existing.idem_hash === job.idem_hash) return { ok: true, value: { task_id: existing.id, created: false, seed: existing.seed } };
+        return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different body; use a new key for a new job." };
+      }
+    }
+    const wait = this.limiter.take(job.owner, now);
+    if (wait > 0) {
+      return { ok: false, code: "rate_limited", message: `Too many submissions for this key (limit ${this.config.RATE_LIMIT_PER_MIN}/min); retry in ${wait} s.`, retry_after_s: wait };
+    }
+    if (this.store.queuedCountFor(job.owner) >= this.config.MAX_QUEUED_PER_KEY) {
+      return { ok: false, code: "queue_full", message: `This key already has ${this.config.MAX_QUEUED_PER_KEY} jobs queued (the per-key cap); wait for some to start.`, retry_after_s: 10 };
+    }
+    if (this.store.queueDepth() >= this.config.MAX_QUEUE_DEPTH) {
+      return { ok: false, code: "queue_full", message: `The ${job.pool} queue is full (${this.config.MAX_QUEUE_DEPTH} jobs); retry later.`, retry_after_s: 30 };
+    }
+    const { job: stored, newModelSet } = this.store.insert(job, this.config.MAX_ATTEMPTS, now);
+    if (newModelSet) this.agents.modelSetsChanged();
+    this.store.bump("jobs_submitted");
+    this.ctx.waitUntil(dispatchJob(this, stored));
+    return { ok: true, value: { task_id: stored.id, created: true, seed: stored.seed } };
+  }
+
+  private visible(id: string, owner: string | null): Job | null {
+    const job = this.store.get(id);
+    return job && (owner === null || job.owner === owner) ? job : null;
+  }
+
+  async getTask(id: string, owner: string | null): Promise<TaskView | null> {
+    const job = this.visible(id, owner);
+    if (!job) return null;
+    return taskView(job, this.config, job.state === "queued" ? this.queueInfo(job) : null, this.now());
+  }
+
+  async cancelTask(id: string, owner: string | null): Promise<QueueResult<TaskView>> {
+    const job = this.visible(id, owner);
+    if (!job) return { ok: false, code: "not_found", message: `No task ${id}.` };
+    const before = job;
+    const after = this.store.cancel(id, this.now(), this.config.RETENTION_DAYS * 86_400_000);
+    if (!after) return { ok: false, code: "not_cancellable", message: `Task ${id} already ended (${job.state}); nothing to cancel.` };
+    if (before.agent_id && before.lease_id && (before.state === "leased" || before.state === "running")) {
+      for (const ws of this.agentSockets(before.agent_id)) this.send(ws, { type: "cancel", job_id: id, lease_id: before.lease_id });
+    }
+    this.notify(after);
+    if (before.agent_id) this.ctx.waitUntil(fillAll(this));
+    return { ok: true, value: await taskView(after, this.config, null, this.now()) };
+  }
+
+  listAgents(pool: string): AgentView[] {
+    return this.agents.list().map((a) => ({
+      agent_id: a.agent_id,
+      name: a.name,
+      version: a.version,
+      pool,
+      connected: this.agentSockets(a.agent_id).length > 0,
+      accepting: a.accepting,
+      capacity: a.capacity,
+      prefetch: a.prefetch,
+      gpu: a.gpu,
+      inventory: a.inventory,
+      last_model: a.last_model,
+      jobs: this.store.heldBy(a.agent_id).map((j) => ({ task_id: j.id, state: j.state, lease_expires: j.lease_expires })),
+      connected_at: new Date(a.connected_at).toISOString(),
+      last_heartbeat: new Date(a.last_seen).toISOString(),
+    }));
+  }
+
+  metrics(pool: string): QueueMetrics {
+    const connected = this.agents.list().filter((a) => this.agentSockets(a.agent_id).length > 0);
+    return {
+      pool,
+      jobs_by_state: this.store.countsByState(),
+      queue_depth: this.store.queueDepth(),
+      agents_connected: connected.length,
+      agents_busy: connected.filter((a) => this.store.heldCount(a.agent_id) > 0).length,
+      counters: this.store.counters(),
+    };
+  }
+
+  /** After an agent's upload lands: keep it only if its lease is still current, so no orphan outlives a stale lease. */
+  async uploadFinished(jobId: string, leaseId: string, key: string): Promise<boolean> {
+    const job = this.store.get(jobId);
+    const current = job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
+    if (!current) await this.env.FILES.delete(key);
+    return current;
+  }
+
+  // ---------- platform entry points ----------
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    try {
+      if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && url.pathname === "/agent/connect") {
+        return this.acceptAgent(url);
+      }
+      const m = /^\/(events|sse)\/([^/]+)$/.exec(url.pathname);
+      if (m) {
+        const owner = request.headers.get("x-owner");
+        const job = this.visible(m[2]!, owner === "*" ? null : owner);
+        if (!job) return Response.json({ error: { code: "not_found", message: `No task ${m[2]}.` } }, { status: 404 });
+        return m[1] === "sse" ? this.subscribers.openSse(job) : this.subscribers.openSocket(job);
+      }
+      return new Response("not found", { status: 404 });
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "JobQueue fetch failed", path: url.pathname, error: String(e), stack: (e as Error).stack }));
+      return Response.json({ error: { code: "internal", message: "The queue could not handle this request." } }, { status: 500 });
+    }
+  }
+
+  private acceptAgent(url: URL): Response {
+    const agentId = url.searchParams.get("agent_id") ?? "";
+    const pool = url.searchParams.get("pool") ?? "";
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server, ["agent", `agent:${agentId}`]);
+    server.serializeAttachment({ kind: "agent", agent_id: agentId, pool, hello: false } satisfies AgentAttachment);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const att = ws.deserializeAttachment() as AgentAttachment | EventsAttachment | null;
+    try {
+      if (att?.kind === "agent") await onAgentFrame(this, ws, att, message);
+      // Task watchers only listen; anything they send is ignored.
+    } catch (e) {
+      console.error(JSON.stringify({ msg: "JobQueue webSocketMessage failed", error: String(e), stack: (e as Error).stack }));
+      this.send(ws, { type: "error", code: "internal", message: "The edge could not process that frame; it changed nothing." });
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    const att = ws.deserializeAttachment() as AgentAttachment | EventsAttachment | null;
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+    if (att?.kind === "agent") this.onAgentGone(att.agent_id, ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    const att = ws.deserializeAttachment() as AgentAttachment | EventsAttachment | null;
+    if (att?.kind === "agent") this.onAgentGone(att.agent_id, ws);
+  }
+
+  /** A socket went away. Its leases stay until they expire: the agent may be back in a moment. */
+  private onAgentGone(agentId: string, ws: WebSocket): void {
+    const others = this.ctx.getWebSockets(`agent:${agentId}`).filter((s) => s !== ws);
+    if (others.length === 0 && this.store.heldCount(agentId) === 0) this.agents.remove(agentId);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = this.now();
+    const retention = this.config.RETENTION_DAYS * 86_400_000;
+    const { requeued, failed } = this.store.requeueExpired(now, retention);
+    if (requeued.length || failed.length) this.store.bump("lease_expiries", requeued.length + failed.length);
+    for (const job of [...requeued, ...failed]) this.notify(job);
+    await deliverDueWebhooks(this);
+    await this.sweepExpired(now);
+    this.forgetSilentAgents();
+    if (requeued.length) await fillAll(this);
+    const next = this.store.nextDeadline();
+    if (next !== null) this.armAlarm(Math.max(next, this.now() + 50));
+  }
+
+  /** Agents whose socket is gone and who hold nothing are forgotten. */
+  private forgetSilentAgents(): void {
+    for (const a of this.agents.list()) {
+      if (this.ctx.getWebSockets(`agent:${a.agent_id}`).length === 0 && this.store.heldCount(a.agent_id) === 0) this.agents.remove(a.agent_id);
+    }
+  }
+
+  /** Retention: finished jobs past their TTL go, with every object under their prefix. */
+  private async sweepExpired(now: number): Promise<void> {
+    for (const job of this.store.expired(now, 100)) {
+      await this.deletePrefix(`out/${job.id}/`, () => true);
+      await Promise.all(job.inputs.map((i) => this.env.FILES.delete(`in/${i.upload_id}`)));
+      this.store.delete(job.id);
+      this.store.bump("jobs_expired");
+    }
+  }
+
+  /** On a terminal state, objects from abandoned attempts (or a cancelled one) are deleted; outputs stay. */
+  private async sweepObjects(job: Job): Promise<void> {
+    const keep = new Set((job.state === "succeeded" ? job.outputs ?? [] : []).map((o) => o.key));
+    await this.deletePrefix(`out/${job.id}/`, (key) => !keep.has(key));
+  }
+
+  private async deletePrefix(prefix: string, shouldDelete: (key: string) => boolean): Promise<void> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.env.FILES.list({ prefix, cursor, limit: 1000 });
+      const keys = page.objects.map((o) => o.key).filter(shouldDelete);
+      if (keys.length) await this.env.FILES.delete(keys);
+      cursor = page.truncated ? page.cursor : undefined;
+    } while (cursor);
+  }
+
+  /** Why a queued job waits, and where it stands. */
+  private queueInfo(job: Job): { position: number; waiting_for: string | null } {
+    const position = this.store.positionOf(job);
+    const live = this.agents.list().filter((a) => a.accepting && this.agentSockets(a.agent_id).length > 0);
+    if (live.length === 0) return { position, waiting_for: `an agent to connect to pool "${job.pool}"` };
+    const gaps = live.map((a) => missingModels(a.inventory, job.models));
+    if (gaps.every((g) => g.length > 0)) {
+      const fewest = gaps.reduce((a, b) => (b.length < a.length ? b : a));
+      return { position, waiting_for: `an agent with ${fewest.map(describeModel).join(", ")}` };
+    }
+    const able = live.filter((_, i) => gaps[i]!.length === 0);
+    return { position, waiting_for: able.some((a) => freeSlots(this, a) > 0) ? null : `a free slot on ${able.length} agent(s) able to run it` };
+  }
+}

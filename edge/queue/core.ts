@@ -1,0 +1,23 @@
+import type { EdgeMessage } from "../../shared/protocol.ts";
+import type { Config } from "../env.ts";
+import type { AgentRegistry } from "./agents.ts";
+import type { JobStore } from "./store.ts";
+import type { Job } from "./types.ts";
+
+/** What the queue's parts (dispatcher, agent sessions, subscribers, webhooks) share. */
+export interface QueueCore {
+  readonly state: DurableObjectState;
+  readonly config: Config;
+  readonly store: JobStore;
+  readonly agents: AgentRegistry;
+  readonly maxOutputs: number;
+  now(): number;
+  /** Sends one frame; false when the socket is gone. */
+  send(ws: WebSocket, msg: EdgeMessage): boolean;
+  agentSockets(agentId: string): WebSocket[];
+  /** A job changed state: tell its subscribers, and on a terminal state start its webhook and cleanup. */
+  notify(job: Job): void;
+  notifyProgress(job: Job): void;
+  armAlarm(at: number): void;
+  inputUrls(job: Job): Promise<{ node_id: string; input: string; url: string; filename: string }[]>;
+}

@@ -1,0 +1,95 @@
+import type { JobMessage } from "../../shared/protocol.ts";
+import { randomId } from "../ids.ts";
+import { sign } from "../auth/signing.ts";
+import type { AgentRecord } from "./agents.ts";
+import type { QueueCore } from "./core.ts";
+import type { Job } from "./types.ts";
+
+/** The model whose load dominates a switch (checkpoint/unet); an agent that ran it last has it warm. */
+export function primaryModel(job: Job): string | null {
+  const main = job.models.find((m) => ["checkpoints", "unet", "diffusion_models"].includes(m.folder)) ?? job.models[0];
+  return main ? main.name : null;
+}
+
+export function freeSlots(q: QueueCore, agent: AgentRecord): number {
+  return agent.capacity + agent.prefetch - q.store.heldCount(agent.agent_id);
+}
+
+function available(q: QueueCore): AgentRecord[] {
+  return q.agents.list().filter((a) => a.accepting && q.agentSockets(a.agent_id).length > 0);
+}
+
+/** Leases `job` to `agent` and pushes it down the agent's socket; a failed send hands it straight back. */
+async function leaseTo(q: QueueCore, job: Job, agent: AgentRecord): Promise<boolean> {
+  const now = q.now();
+  const leaseId = `lse_${randomId(16)}`;
+  const expires = now + q.config.LEASE_TTL_MS;
+  const leased = q.store.lease(job.id, agent.agent_id, leaseId, expires);
+  if (!leased) return false;
+  q.agents.setLastModel(agent.agent_id, primaryModel(leased));
+  q.store.observeDispatch(now - leased.enqueued_at);
+  q.armAlarm(expires);
+  const msg = await jobMessage(q, leased, leaseId, expires);
+  const sent = q.agentSockets(agent.agent_id).some((ws) => q.send(ws, msg));
+  if (!sent) {
+    q.store.release(job.id, leaseId, q.now());
+    return false;
+  }
+  q.notify(leased);
+  return true;
+}
+
+async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: number): Promise<JobMessage> {
+  const prefix = `out/${job.id}/${leaseId}`;
+  // The grant outlives the lease by the job's time budget: uploads happen at the end of a run.
+  const exp = Math.floor(q.now() / 1000) + job.timeout_s + 600;
+  return {
+    type: "job",
+    job_id: job.id,
+    lease_id: leaseId,
+    attempt: job.attempts,
+    deadline,
+    graph: job.graph,
+    output_format: { type: job.output_format, quality: job.quality },
+    upload: {
+      base_url: `${q.config.PUBLIC_URL}/agent/uploads/${prefix}`,
+      exp,
+      sig: await sign(q.config.SIGNING_KEY, "upload", prefix, exp),
+      max_files: q.maxOutputs,
+      max_bytes: q.config.MAX_UPLOAD_BYTES,
+    },
+    inputs: await q.inputUrls(job),
+    models: job.models.map((m) => `${m.folder}/${m.name}`),
+  };
+}
+
+/** A new (or re-queued) job goes at once to the best idle agent that can run it, if any. */
+export async function dispatchJob(q: QueueCore, job: Job): Promise<boolean> {
+  const warm = primaryModel(job);
+  const candidates = available(q)
+    .map((a) => ({ a, free: freeSlots(q, a), held: q.store.heldCount(a.agent_id) }))
+    .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, () => q.store.modelSets()).includes(job.models_sig))
+    // Idle agents first (a prefetch slot on a busy one is the last resort), then the one with the model warm.
+    .sort((x, y) => x.held - y.held || Number(y.a.last_model === warm) - Number(x.a.last_model === warm));
+  for (const { a } of candidates) {
+    if (await leaseTo(q, job, a)) return true;
+  }
+  return false;
+}
+
+/** Fills an agent's free slots from the queue, best job first. */
+export async function fillAgent(q: QueueCore, agentId: string): Promise<number> {
+  const agent = q.agents.get(agentId);
+  if (!agent || !agent.accepting || q.agentSockets(agentId).length === 0) return 0;
+  let sent = 0;
+  while (freeSlots(q, agent) > 0) {
+    const job = q.store.nextFor(q.agents.runnableSigs(agent, () => q.store.modelSets()));
+    if (!job || !(await leaseTo(q, job, agent))) break;
+    sent++;
+  }
+  return sent;
+}
+
+export async function fillAll(q: QueueCore): Promise<void> {
+  for (const a of available(q)) await fillAgent(q, a.agent_id);
+}

@@ -1,0 +1,272 @@
+import type { JobError, Output } from "../../shared/protocol.ts";
+import type { Job, JobState, NewJob, ProgressState, WebhookState } from "./types.ts";
+
+type Row = Record<string, SqlStorageValue>;
+
+export const DISPATCH_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 60000];
+
+const JSON_COLUMNS = ["params", "graph", "models", "inputs", "progress", "outputs", "error", "webhook"] as const;
+
+function toJob(row: Row): Job {
+  const job = { ...row } as Record<string, unknown>;
+  for (const col of JSON_COLUMNS) {
+    const v = row[col];
+    job[col] = typeof v === "string" ? JSON.parse(v) : null;
+  }
+  return job as unknown as Job;
+}
+
+const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/**
+ * The job table and its state transitions. Each transition is one conditional UPDATE (or
+ * a short synchronous transaction) that names the state it moves from: a transition whose
+ * precondition no longer holds (a stale lease, a finished job) changes nothing and returns
+ * null, which is how a late or duplicate message is refused.
+ */
+export class JobStore {
+  private readonly sql: SqlStorage;
+  private readonly storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.storage = storage;
+    this.sql = storage.sql;
+  }
+
+  get(id: string): Job | null {
+    const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE id = ?`, id).toArray()[0];
+    return row ? toJob(row) : null;
+  }
+
+  byIdempotencyKey(owner: string, key: string): Job | null {
+    const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE owner = ? AND idem_key = ?`, owner, key).toArray()[0];
+    return row ? toJob(row) : null;
+  }
+
+  queuedCountFor(owner: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE owner = ? AND state = 'queued'`, owner).one().n;
+  }
+
+  queueDepth(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE state = 'queued'`).one().n;
+  }
+
+  countsByState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.sql.exec<{ state: string; n: number }>(`SELECT state, count(*) AS n FROM jobs GROUP BY state`)) out[r.state] = r.n;
+    return out;
+  }
+
+  /** 1-based position among queued jobs (priority first, then arrival). */
+  positionOf(job: Job): number {
+    return (
+      this.sql.exec<{ n: number }>(
+        `SELECT count(*) AS n FROM jobs WHERE state = 'queued' AND (priority > ? OR (priority = ? AND seq < ?))`,
+        job.priority,
+        job.priority,
+        job.seq,
+      ).one().n + 1
+    );
+  }
+
+  /** Inserts a queued job; `newModelSet` tells whether its model combination was never seen here before. */
+  insert(j: NewJob, maxAttempts: number, now: number): { job: Job; newModelSet: boolean } {
+    const sig = JSON.stringify(j.models.map((m) => `${m.folder}/${m.name}`).sort());
+    const newModelSet =
+      this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models) VALUES (?, ?)`, sig, JSON.stringify(j.models)).rowsWritten > 0;
+    this.sql.exec(
+      `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
+        seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
+       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.params), JSON.stringify(j.graph),
+      JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
+      j.idem_key, j.idem_hash, j.webhook_url,
+    );
+    return { job: this.get(j.id)!, newModelSet };
+  }
+
+  /** All model signatures ever queued here, with their model lists (few: one per workflow/model choice). */
+  modelSets(): { sig: string; models: string }[] {
+    return this.sql.exec<{ sig: string; models: string }>(`SELECT sig, models FROM model_sets`).toArray();
+  }
+
+  /** The highest-priority, oldest queued job whose model signature is one of `sigs`. */
+  nextFor(sigs: string[]): Job | null {
+    if (sigs.length === 0) return null;
+    const marks = sigs.map(() => "?").join(",");
+    const row = this.sql
+      .exec<Row>(`SELECT * FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) ORDER BY priority DESC, seq LIMIT 1`, ...sigs)
+      .toArray()[0];
+    return row ? toJob(row) : null;
+  }
+
+  /** Queued jobs in dispatch order (for matching new agents); bounded. */
+  queued(limit: number): Job[] {
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?`, limit).toArray().map(toJob);
+  }
+
+  heldBy(agentId: string): Job[] {
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).toArray().map(toJob);
+  }
+
+  heldCount(agentId: string): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).one().n;
+  }
+
+  activeCount(): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE state IN ('leased', 'running')`).one().n;
+  }
+
+  // ---------- transitions ----------
+
+  private update(id: string, set: string, where: string, ...args: SqlStorageValue[]): Job | null {
+    const cursor = this.sql.exec(`UPDATE jobs SET ${set} WHERE id = ? AND ${where}`, ...args);
+    return cursor.rowsWritten > 0 ? this.get(id) : null;
+  }
+
+  lease(id: string, agentId: string, leaseId: string, expires: number): Job | null {
+    return this.update(
+      id,
+      `state = 'leased', attempts = attempts + 1, lease_id = ?, lease_expires = ?, agent_id = ?, progress = NULL`,
+      `state = 'queued'`,
+      leaseId, expires, agentId, id,
+    );
+  }
+
+  renew(id: string, leaseId: string, expires: number): boolean {
+    return this.sql.exec(`UPDATE jobs SET lease_expires = ? WHERE id = ? AND lease_id = ? AND state IN ('leased', 'running')`, expires, id, leaseId)
+      .rowsWritten > 0;
+  }
+
+  /** Records progress (and renews the lease); the first `running` progress moves leased → running. */
+  progress(id: string, leaseId: string, p: ProgressState, expires: number, now: number): Job | null {
+    return this.update(
+      id,
+      `progress = ?, lease_expires = ?,
+       state = CASE WHEN ? = 'running' OR ? = 'uploading' THEN 'running' ELSE state END,
+       started_at = CASE WHEN started_at IS NULL AND (? = 'running' OR ? = 'uploading') THEN ? ELSE started_at END`,
+      `lease_id = ? AND state IN ('leased', 'running')`,
+      JSON.stringify(p), expires, p.phase, p.phase, p.phase, p.phase, now, id, leaseId,
+    );
+  }
+
+  complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number): Job | null {
+    return this.update(
+      id,
+      `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, ?)`,
+      `lease_id = ? AND state IN ('leased', 'running')`,
+      JSON.stringify(outputs), now, now + retentionMs, now, id, leaseId,
+    );
+  }
+
+  /** A failed attempt: back to the queue while attempts remain and the error is retryable, else failed. */
+  fail(id: string, leaseId: string, error: JobError, retryable: boolean, now: number, retentionMs: number): Job | null {
+    return this.storage.transactionSync(() => {
+      const job = this.get(id);
+      if (!job || job.lease_id !== leaseId || !(job.state === "leased" || job.state === "running")) return null;
+      if (retryable && job.attempts < job.max_attempts) {
+        return this.update(
+          id,
+          `state = 'queued', lease_id = NULL, lease_expires = NULL, agent_id = NULL, progress = NULL, error = ?, enqueued_at = ?`,
+          `lease_id = ?`,
+          JSON.stringify(error), now, id, leaseId,
+        );
+      }
+      return this.finish(id, "failed", error, now, retentionMs);
+    });
+  }
+
+  /** Hands a lease back without counting it as an attempt (a draining agent, a job it never started). */
+  release(id: string, leaseId: string, now: number): Job | null {
+    return this.update(
+      id,
+      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_id = NULL, lease_expires = NULL, agent_id = NULL, progress = NULL, enqueued_at = ?`,
+      `lease_id = ? AND state IN ('leased', 'running')`,
+      now, id, leaseId,
+    );
+  }
+
+  cancel(id: string, now: number, retentionMs: number): Job | null {
+    return this.storage.transactionSync(() => {
+      const job = this.get(id);
+      if (!job || !["queued", "leased", "running"].includes(job.state)) return null;
+      return this.finish(id, "cancelled", { code: "cancelled", message: "Cancelled by request." }, now, retentionMs);
+    });
+  }
+
+  private finish(id: string, state: JobState, error: JobError, now: number, retentionMs: number): Job | null {
+    return this.update(
+      id,
+      `state = ?, error = ?, finished_at = ?, expires_at = ?, lease_expires = NULL`,
+      `state IN ('queued', 'leased', 'running')`,
+      state, JSON.stringify(error), now, now + retentionMs, id,
+    );
+  }
+
+  /** Leases past their expiry: each goes back to the queue (attempt + 1 next time) or fails for good. */
+  requeueExpired(now: number, retentionMs: number): { requeued: Job[]; failed: Job[] } {
+    const expired = this.sql
+      .exec<Row>(`SELECT * FROM jobs WHERE state IN ('leased', 'running') AND lease_expires <= ?`, now)
+      .toArray()
+      .map(toJob);
+    const requeued: Job[] = [];
+    const failed: Job[] = [];
+    for (const job of expired) {
+      const error: JobError = {
+        code: "lease_expired",
+        message: `The agent running attempt ${job.attempts} of ${job.max_attempts} stopped responding (lease expired).`,
+      };
+      const after = this.fail(job.id, job.lease_id!, error, true, now, retentionMs);
+      if (after?.state === "queued") requeued.push(after);
+      else if (after) failed.push(after);
+    }
+    return { requeued, failed };
+  }
+
+  setWebhook(id: string, state: WebhookState, nextAt: number | null): void {
+    this.sql.exec(`UPDATE jobs SET webhook = ?, webhook_next_at = ? WHERE id = ?`, json(state), nextAt, id);
+  }
+
+  dueWebhooks(now: number, limit: number): Job[] {
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now, limit).toArray().map(toJob);
+  }
+
+  expired(now: number, limit: number): Job[] {
+    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`, now, limit).toArray().map(toJob);
+  }
+
+  delete(id: string): void {
+    this.sql.exec(`DELETE FROM jobs WHERE id = ?`, id);
+  }
+
+  /** The earliest moment something time-based is due: a lease expiry, a webhook retry, a retention sweep. */
+  nextDeadline(): number | null {
+    const r = this.sql
+      .exec<{ t: number | null }>(
+        `SELECT MIN(t) AS t FROM (
+          SELECT MIN(lease_expires) AS t FROM jobs WHERE state IN ('leased', 'running')
+          UNION ALL SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_next_at IS NOT NULL
+          UNION ALL SELECT MIN(expires_at) FROM jobs WHERE expires_at IS NOT NULL)`,
+      )
+      .one();
+    return r.t ?? null;
+  }
+
+  bump(counter: string, by = 1): void {
+    this.sql.exec(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`, counter, by);
+  }
+
+  /** Dispatch latency histogram (enqueue → lease), as Prometheus-style cumulative-ready buckets. */
+  observeDispatch(ms: number): void {
+    const le = DISPATCH_BUCKETS_MS.find((b) => ms <= b);
+    this.bump(`dispatch_bucket_${le ?? "inf"}`);
+    this.bump("dispatch_count");
+    this.bump("dispatch_sum_us", Math.round(ms * 1000));
+  }
+
+  counters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const r of this.sql.exec<{ name: string; value: number }>(`SELECT name, value FROM counters`)) out[r.name] = r.value;
+    return out;
+  }
+}

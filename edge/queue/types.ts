@@ -1,0 +1,91 @@
+import type { JobError, Output } from "../../shared/protocol.ts";
+import type { ModelRef } from "../../shared/models.ts";
+
+export type JobState = "queued" | "leased" | "running" | "succeeded" | "failed" | "cancelled";
+export const ACTIVE_STATES: readonly JobState[] = ["leased", "running"];
+export const TERMINAL_STATES: readonly JobState[] = ["succeeded", "failed", "cancelled"];
+
+export interface ImageInputRef {
+  node_id: string;
+  input: string;
+  upload_id: string;
+}
+
+/** What the Worker hands the queue for a new job (already validated and compiled). */
+export interface NewJob {
+  id: string;
+  owner: string;
+  workflow_id: string;
+  pool: string;
+  priority: number;
+  params: Record<string, unknown>;
+  graph: Record<string, unknown>;
+  models: ModelRef[];
+  inputs: ImageInputRef[];
+  seed: number | null;
+  output_format: "png" | "webp" | "jpeg";
+  quality: number;
+  timeout_s: number;
+  idem_key: string | null;
+  idem_hash: string | null;
+  webhook_url: string | null;
+}
+
+export interface ProgressState {
+  phase: "queued" | "running" | "uploading";
+  value: number;
+  max: number;
+  node: string | null;
+  step_name: string | null;
+}
+
+export interface WebhookAttempt {
+  at: number;
+  status: number | null;
+  error: string | null;
+}
+
+export interface WebhookState {
+  delivered: boolean;
+  attempts: WebhookAttempt[];
+  /** The event id, stable across retries so receivers can de-duplicate. */
+  event_id: string;
+}
+
+/** A job as the queue holds it (JSON columns parsed). */
+export interface Job {
+  seq: number;
+  id: string;
+  owner: string;
+  workflow_id: string;
+  pool: string;
+  state: JobState;
+  priority: number;
+  attempts: number;
+  max_attempts: number;
+  params: Record<string, unknown>;
+  graph: Record<string, unknown>;
+  models: ModelRef[];
+  models_sig: string;
+  inputs: ImageInputRef[];
+  seed: number | null;
+  output_format: "png" | "webp" | "jpeg";
+  quality: number;
+  timeout_s: number;
+  lease_id: string | null;
+  lease_expires: number | null;
+  agent_id: string | null;
+  progress: ProgressState | null;
+  outputs: Output[] | null;
+  error: JobError | null;
+  created_at: number;
+  enqueued_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  expires_at: number | null;
+  idem_key: string | null;
+  idem_hash: string | null;
+  webhook_url: string | null;
+  webhook: WebhookState | null;
+  webhook_next_at: number | null;
+}

@@ -1,0 +1,73 @@
+import type { TaskStatus, TaskView } from "../../shared/api.ts";
+import { expiryFrom, signedUrl } from "../auth/signing.ts";
+import type { Config } from "../env.ts";
+import type { Job, JobState, ProgressState } from "./types.ts";
+
+const STATUS: Record<JobState, TaskStatus> = {
+  queued: "PENDING",
+  leased: "PENDING",
+  running: "PROGRESS",
+  succeeded: "SUCCESS",
+  failed: "FAILURE",
+  cancelled: "CANCELLED",
+};
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function progressView(p: ProgressState) {
+  const percent = p.max > 0 ? Math.min(100, Math.round((p.value / p.max) * 1000) / 10) : 0;
+  return { current: p.value, total: p.max, percent, step_name: p.step_name };
+}
+
+export interface QueueInfo {
+  position: number;
+  waiting_for: string | null;
+}
+
+/** The public view of a job: the original's fields plus signed links, timings, attempts and errors. */
+export async function taskView(job: Job, config: Config, queue: QueueInfo | null, now = Date.now()): Promise<TaskView> {
+  let result: TaskView["result"] = null;
+  if (job.state === "succeeded" && job.outputs) {
+    const exp = expiryFrom(now, config.LINK_TTL_S, job.expires_at ?? undefined);
+    const outputs = await Promise.all(
+      job.outputs.map(async (o) => ({
+        url: await signedUrl(config.PUBLIC_URL, `/files/${o.key}`, config.SIGNING_KEY, "file", o.key, exp),
+        expires_at: new Date(exp * 1000).toISOString(),
+        content_type: o.content_type,
+        bytes: o.bytes,
+        filename: o.filename,
+        node_id: o.node_id,
+      })),
+    );
+    result = { download_url: outputs[0]?.url ?? "", outputs };
+  }
+  return {
+    task_id: job.id,
+    status: STATUS[job.state],
+    state: job.state,
+    workflow_id: job.workflow_id,
+    pool: job.pool,
+    priority: job.priority,
+    seed: job.seed,
+    progress: job.progress ? progressView(job.progress) : null,
+    result,
+    error: job.state === "succeeded" ? null : job.error,
+    attempts: job.attempts,
+    max_attempts: job.max_attempts,
+    queue: job.state === "queued" ? queue : null,
+    created_at: iso(job.created_at)!,
+    started_at: iso(job.started_at),
+    finished_at: iso(job.finished_at),
+    timings: {
+      queued_ms: job.started_at !== null ? job.started_at - job.created_at : null,
+      run_ms: job.finished_at !== null && job.started_at !== null ? job.finished_at - job.started_at : null,
+    },
+    webhook: job.webhook_url
+      ? {
+          url: job.webhook_url,
+          delivered: job.webhook?.delivered ?? false,
+          attempts: (job.webhook?.attempts ?? []).map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error })),
+        }
+      : null,
+  };
+}

@@ -1,0 +1,69 @@
+import { z } from "zod";
+import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { verify } from "../auth/signing.ts";
+import type { AppContext } from "../http/context.ts";
+import { defineRoutes } from "../http/route.ts";
+import { poolOfTaskId } from "../ids.ts";
+import { queueFor } from "../queue/stub.ts";
+import { imageBodyHeaders } from "./uploads.ts";
+
+const POOL = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const AGENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** Upgrades an agent's lease connection into its pool's queue (`?pool=&agent_id=`). */
+async function connect(c: AppContext): Promise<Response> {
+  const pool = c.req.query("pool") ?? "default";
+  const agentId = c.req.query("agent_id") ?? "";
+  if (!POOL.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name (a-z, 0-9, _ and -).`);
+  if (!AGENT_ID.test(agentId)) throw new ApiError("invalid_query", "agent_id is required (1-128 of A-Z a-z 0-9 _ . : -).");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return Response.json({ error: { code: "bad_request", message: "This route is a WebSocket endpoint: send Upgrade: websocket." } }, { status: 426, headers: { upgrade: "websocket" } });
+  }
+  const url = new URL(c.req.url);
+  url.pathname = "/agent/connect";
+  return queueFor(c.env, pool).fetch(new Request(url.toString(), c.req.raw));
+}
+
+const UploadKey = /^out\/(tsk_[0-9a-z]{20}\.[a-z0-9][a-z0-9_-]{0,62})\/(lse_[0-9a-z]{16})\/(\d{1,2})$/;
+
+/**
+ * Streams one output into R2 under a key the edge chose (the lease's signed prefix plus a
+ * small index). The queue then keeps it only if the lease is still current.
+ */
+async function upload(c: AppContext): Promise<Response> {
+  const config = c.get("config");
+  const key = new URL(c.req.url).pathname.slice("/agent/uploads/".length);
+  const m = UploadKey.exec(key);
+  if (!m) throw new ApiError("bad_request", "Upload to the URL the job message granted: /agent/uploads/out/<task>/<lease>/<index>.");
+  const [, jobId, leaseId, index] = m as unknown as [string, string, string, string];
+  const v = await verify(config.SIGNING_KEY, "upload", `out/${jobId}/${leaseId}`, c.req.query("exp"), c.req.query("sig"));
+  if (v === "expired") throw new ApiError("link_expired", "This upload grant has expired.");
+  if (v !== "ok") throw new ApiError("invalid_signature", "This upload URL is not signed for this lease.");
+  if (Number(index) >= 16) throw new ApiError("bad_request", "Output index must be below 16 (the grant's max_files).");
+  const { contentType, length } = imageBodyHeaders(c, config.MAX_UPLOAD_BYTES);
+  const stream = new FixedLengthStream(length);
+  c.req.raw.body!.pipeTo(stream.writable).catch(() => undefined);
+  try {
+    await c.env.FILES.put(key, stream.readable, { httpMetadata: { contentType }, customMetadata: { job: jobId, lease: leaseId } });
+  } catch {
+    throw new ApiError("bad_request", `The body did not match its Content-Length of ${length} bytes.`);
+  }
+  const kept = await queueFor(c.env, poolOfTaskId(jobId)!).uploadFinished(jobId, leaseId, key);
+  if (!kept) throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current; the upload was discarded.`);
+  return c.json({ key, bytes: length, content_type: contentType }, 201);
+}
+
+export const agentRoutes = defineRoutes([
+  {
+    method: "GET", path: "/agent/connect", auth: ["agent"], tag: "agents", websocket: true,
+    query: { pool: "pool to join (default: default)", agent_id: "the agent's stable id (as in hello)" },
+    summary: "The agents' lease connection (WebSocket, JSON frames per shared/protocol.ts).",
+    responses: { 101: { description: "WebSocket" }, 426: { description: "Not a WebSocket request", schema: ErrorBodySchema } }, handler: connect,
+  },
+  {
+    method: "PUT", path: "/agent/uploads/*", auth: ["agent"], tag: "agents", query: { exp: "grant expiry (epoch s)", sig: "grant signature" },
+    summary: "Upload one output under the signed grant of a job message (image types only, Content-Length required, size-capped).",
+    responses: { 201: { description: "Stored", schema: z.object({ key: z.string(), bytes: z.number(), content_type: z.string() }) }, 403: { description: "Bad grant", schema: ErrorBodySchema }, 409: { description: "Stale lease", schema: ErrorBodySchema } },
+    handler: upload,
+  },
+]);

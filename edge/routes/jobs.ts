@@ -1,0 +1,195 @@
+import { SubmitBodySchema, SubmitResponseSchema, TaskViewSchema, type SubmitBody } from "../../shared/api.ts";
+import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { compileJob } from "../../shared/manifest/compile.ts";
+import { validateParams } from "../../shared/manifest/params.ts";
+import { authenticate } from "../auth/keys.ts";
+import { sha256 } from "../auth/keys.ts";
+import { catalog } from "../catalog.ts";
+import { readJson } from "../http/body.ts";
+import type { AppContext } from "../http/context.ts";
+import { errorResponse } from "../http/errors.ts";
+import { eventsUrl, statusUrl, verifyEventsToken } from "../http/links.ts";
+import { defineRoutes } from "../http/route.ts";
+import { newTaskId, poolOfTaskId } from "../ids.ts";
+import { queueFor } from "../queue/stub.ts";
+import type { NewJob } from "../queue/types.ts";
+import { refuseTarget } from "../webhooks/target.ts";
+import { checkImageInputs } from "./uploads.ts";
+
+const errors = { 400: { description: "Invalid body or parameters", schema: ErrorBodySchema }, 401: { description: "No or bad API key", schema: ErrorBodySchema } };
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(v);
+}
+
+async function submit(c: AppContext): Promise<Response> {
+  const config = c.get("config");
+  const principal = c.get("principal");
+  const body: SubmitBody = await readJson(c.req.raw, SubmitBodySchema, config.MAX_BODY_BYTES);
+  const workflow = catalog.workflows[body.workflow_id];
+  if (!workflow) {
+    throw new ApiError("unknown_workflow", `No workflow "${body.workflow_id}". Available: ${Object.keys(catalog.workflows).join(", ")}.`, [
+      { path: "workflow_id", rule: "exists", message: `must be one of ${Object.keys(catalog.workflows).join(", ")}` },
+    ]);
+  }
+  const checked = validateParams(catalog, workflow, body.params);
+  if (!checked.ok) {
+    const budget = checked.errors.find((e) => e.rule === "budget");
+    if (budget) throw new ApiError("budget_exceeded", budget.message, checked.errors);
+    throw new ApiError("invalid_params", `${checked.errors.length} parameter problem(s) for workflow "${workflow.id}"; see details.`, checked.errors);
+  }
+  if (body.webhook_url && body.callback_url && body.webhook_url !== body.callback_url) {
+    throw new ApiError("invalid_body", "Give webhook_url or its alias callback_url, not two different URLs.", [
+      { path: "callback_url", rule: "conflict", message: "differs from webhook_url" },
+    ]);
+  }
+  const webhook = body.webhook_url ?? body.callback_url ?? null;
+  if (webhook) {
+    const why = refuseTarget(webhook, { allowHttp: config.ALLOW_HTTP_WEBHOOKS, allowHosts: config.WEBHOOK_ALLOW_HOSTS });
+    if (why) {
+      const path = body.webhook_url ? "webhook_url" : "callback_url";
+      throw new ApiError("invalid_body", `The webhook URL ${why}.`, [{ path, rule: "webhook_target", message: why }]);
+    }
+  }
+  const compiled = compileJob(catalog, workflow, checked.values);
+  await checkImageInputs(c, compiled.images);
+
+  const idemKey = c.req.header("idempotency-key") ?? null;
+  if (idemKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idemKey)) {
+    throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.");
+  }
+  const idemHash = idemKey ? [...(await sha256(stableJson(body)))].map((b) => b.toString(16).padStart(2, "0")).join("") : null;
+
+  const job: NewJob = {
+    id: newTaskId(workflow.pool),
+    owner: principal.name,
+    workflow_id: workflow.id,
+    pool: workflow.pool,
+    priority: body.priority,
+    params: checked.values,
+    graph: compiled.graph,
+    models: compiled.models,
+    inputs: compiled.images.map((i) => ({ node_id: i.node_id, input: i.input, upload_id: i.upload_id })),
+    seed: compiled.seed,
+    output_format: body.output_format,
+    quality: body.quality,
+    timeout_s: workflow.timeout_s,
+    idem_key: idemKey,
+    idem_hash: idemHash,
+    webhook_url: webhook,
+  };
+  const result = await queueFor(c.env, workflow.pool).enqueue(job);
+  if (!("value" in result)) {
+    throw new ApiError(result.code, result.message, undefined, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
+  }
+  const { task_id, created, seed } = result.value;
+  const payload = SubmitResponseSchema.parse({
+    task_id,
+    status: "PENDING",
+    status_url: statusUrl(config, task_id),
+    events_url: await eventsUrl(config, task_id),
+    seed,
+  });
+  return c.json(payload, 202, created ? {} : { "Idempotent-Replayed": "true" });
+}
+
+function ownerFilter(c: AppContext): string | null {
+  const p = c.get("principal");
+  return p.role === "admin" ? null : p.name;
+}
+
+function notFound(id: string): ApiError {
+  return new ApiError("not_found", `No task ${id}. (Tasks are visible only to the key that created them.)`);
+}
+
+async function getTask(c: AppContext): Promise<Response> {
+  const id = c.req.param("id")!;
+  const pool = poolOfTaskId(id);
+  if (!pool) throw notFound(id);
+  const view = await queueFor(c.env, pool).getTask(id, ownerFilter(c));
+  if (!view) throw notFound(id);
+  return c.json(view);
+}
+
+async function cancelTask(c: AppContext): Promise<Response> {
+  const id = c.req.param("id")!;
+  const pool = poolOfTaskId(id);
+  if (!pool) throw notFound(id);
+  const result = await queueFor(c.env, pool).cancelTask(id, ownerFilter(c));
+  if (!("value" in result)) throw result.code === "not_found" ? notFound(id) : new ApiError(result.code, result.message);
+  return c.json(result.value);
+}
+
+/** The events feed: Authorization header, or the signed `token` from `events_url` (browsers). */
+async function events(c: AppContext): Promise<Response> {
+  const id = c.req.param("id")!;
+  const pool = poolOfTaskId(id);
+  const token = c.req.query("token");
+  let owner: string;
+  const header = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  if (header) {
+    const p = await authenticate(c.env.API_KEYS, header);
+    if (!p) throw new ApiError("unauthorized", "That API key is not valid.");
+    if (p.role === "agent") throw new ApiError("forbidden", "Agent keys cannot watch tasks.");
+    owner = p.role === "admin" ? "*" : p.name;
+  } else if (token) {
+    const v = await verifyEventsToken(c.get("config"), id, token);
+    if (v === "expired") throw new ApiError("link_expired", "This events token has expired; read the task again for a fresh events_url.");
+    if (v !== "ok") throw new ApiError("invalid_signature", "This events token is not valid for this task.");
+    owner = "*";
+  } else {
+    throw new ApiError("unauthorized", 'Send "Authorization: Bearer <key>" or use the events_url (with its token) from the submit response.');
+  }
+  if (!pool) throw notFound(id);
+  const wantsWs = c.req.header("upgrade")?.toLowerCase() === "websocket";
+  const wantsSse = (c.req.header("accept") ?? "").includes("text/event-stream");
+  if (!wantsWs && !wantsSse) {
+    throw new ApiError("bad_request", "Open this URL as a WebSocket, or with \"Accept: text/event-stream\" for Server-Sent Events.");
+  }
+  const url = new URL(c.req.url);
+  url.pathname = `/${wantsWs ? "events" : "sse"}/${id}`;
+  const headers = new Headers(c.req.raw.headers);
+  headers.set("x-owner", owner);
+  const res = await queueFor(c.env, pool).fetch(new Request(url.toString(), { headers }));
+  if (res.status === 404) return errorResponse(notFound(id));
+  return res;
+}
+
+export const jobRoutes = defineRoutes([
+  {
+    method: "POST", path: "/generate", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
+    summary: "Submit a job (the original service's route). Same as POST /v1/jobs.",
+    responses: { 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+  },
+  {
+    method: "POST", path: "/v1/jobs", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
+    summary: "Submit a job. Idempotency-Key header: same key and body → the same task; a different body → 409.",
+    responses: { 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+  },
+  {
+    method: "GET", path: "/tasks/:id", auth: ["client"], tag: "jobs", summary: "Read a task: status, progress, result links, error.",
+    responses: { 200: { description: "The task", schema: TaskViewSchema }, 404: { description: "Unknown task", schema: ErrorBodySchema } }, handler: getTask,
+  },
+  {
+    method: "GET", path: "/v1/jobs/:id", auth: ["client"], tag: "jobs", summary: "Same as GET /tasks/{id}.",
+    responses: { 200: { description: "The task", schema: TaskViewSchema }, 404: { description: "Unknown task", schema: ErrorBodySchema } }, handler: getTask,
+  },
+  {
+    method: "DELETE", path: "/tasks/:id", auth: ["client"], tag: "jobs", summary: "Cancel a queued or running task.",
+    responses: { 200: { description: "Cancelled", schema: TaskViewSchema }, 409: { description: "Already finished", schema: ErrorBodySchema } }, handler: cancelTask,
+  },
+  {
+    method: "DELETE", path: "/v1/jobs/:id", auth: ["client"], tag: "jobs", summary: "Same as DELETE /tasks/{id}.",
+    responses: { 200: { description: "Cancelled", schema: TaskViewSchema }, 409: { description: "Already finished", schema: ErrorBodySchema } }, handler: cancelTask,
+  },
+  {
+    method: "GET", path: "/tasks/:id/events", auth: "signed", tag: "jobs", websocket: true,
+    summary: "Live feed of a task: WebSocket, or SSE with Accept: text/event-stream. Current state first, then every change; closes after the result.",
+    query: { token: "signed token from events_url (instead of the Authorization header)" },
+    responses: { 101: { description: "WebSocket" }, 200: { description: "SSE stream", contentType: "text/event-stream" } }, handler: events,
+  },
+]);

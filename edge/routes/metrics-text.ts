@@ -1,0 +1,34 @@
+import type { QueueMetrics } from "../queue/JobQueue.ts";
+import { DISPATCH_BUCKETS_MS } from "../queue/store.ts";
+
+const STATES = ["queued", "leased", "running", "succeeded", "failed", "cancelled"];
+
+/** Renders per-pool queue metrics in the Prometheus text exposition format. */
+export function renderMetrics(pools: QueueMetrics[]): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, v] of rows) lines.push(`${name}${labels} ${v}`);
+  };
+  metric("comfy_edge_jobs", "gauge", "Jobs held by the queue, by state.", pools.flatMap((p) => STATES.map((s) => [`{pool="${p.pool}",state="${s}"}`, p.jobs_by_state[s] ?? 0] as [string, number])));
+  metric("comfy_edge_queue_depth", "gauge", "Jobs waiting for an agent.", pools.map((p) => [`{pool="${p.pool}"}`, p.queue_depth]));
+  metric("comfy_edge_agents_connected", "gauge", "Agents with an open lease connection.", pools.map((p) => [`{pool="${p.pool}"}`, p.agents_connected]));
+  metric("comfy_edge_agents_busy", "gauge", "Connected agents holding at least one lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.agents_busy]));
+  metric("comfy_edge_jobs_submitted_total", "counter", "Jobs accepted.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.jobs_submitted ?? 0]));
+  metric("comfy_edge_lease_expiries_total", "counter", "Leases that expired (agent died or was cut off).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.lease_expiries ?? 0]));
+  metric("comfy_edge_retries_total", "counter", "Attempts that failed retryably and went back to the queue.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.retries ?? 0]));
+  metric("comfy_edge_stale_messages_total", "counter", "Agent messages refused for a stale lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.stale_messages ?? 0]));
+  lines.push("# HELP comfy_edge_dispatch_latency_seconds Time from enqueue to lease.", "# TYPE comfy_edge_dispatch_latency_seconds histogram");
+  for (const p of pools) {
+    let cumulative = 0;
+    for (const b of DISPATCH_BUCKETS_MS) {
+      cumulative += p.counters[`dispatch_bucket_${b}`] ?? 0;
+      lines.push(`comfy_edge_dispatch_latency_seconds_bucket{pool="${p.pool}",le="${b / 1000}"} ${cumulative}`);
+    }
+    cumulative += p.counters.dispatch_bucket_inf ?? 0;
+    lines.push(`comfy_edge_dispatch_latency_seconds_bucket{pool="${p.pool}",le="+Inf"} ${cumulative}`);
+    lines.push(`comfy_edge_dispatch_latency_seconds_sum{pool="${p.pool}"} ${(p.counters.dispatch_sum_us ?? 0) / 1e6}`);
+    lines.push(`comfy_edge_dispatch_latency_seconds_count{pool="${p.pool}"} ${p.counters.dispatch_count ?? 0}`);
+  }
+  return lines.join("\n") + "\n";
+}

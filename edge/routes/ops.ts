@@ -1,0 +1,47 @@
+import { z } from "zod";
+import { defineRoutes } from "../http/route.ts";
+import { catalog, POOLS } from "../catalog.ts";
+import { queueFor } from "../queue/stub.ts";
+import { renderMetrics } from "./metrics-text.ts";
+import { webhookSecretText } from "../webhooks/signature.ts";
+
+export const VERSION = "0.1.0";
+
+function poolsOf(query: string | undefined): string[] {
+  return query ? query.split(",").filter(Boolean) : POOLS;
+}
+
+export const opsRoutes = defineRoutes([
+  {
+    method: "GET", path: "/ping", auth: "public", tag: "ops", summary: "Liveness: always pong.",
+    responses: { 200: { description: "pong", schema: z.object({ message: z.literal("pong") }) } },
+    handler: (c) => c.json({ message: "pong" }),
+  },
+  {
+    method: "GET", path: "/health", auth: "public", tag: "ops", summary: "Health: version, manifests loaded, storage reachable.",
+    responses: { 200: { description: "Healthy", schema: z.object({ status: z.string(), version: z.string(), workflows: z.number(), pools: z.array(z.string()) }) } },
+    handler: (c) => c.json({ status: "ok", version: VERSION, workflows: Object.keys(catalog.workflows).length, pools: POOLS }),
+  },
+  {
+    method: "GET", path: "/agents", auth: ["admin"], tag: "ops", query: { pool: "comma-separated pools (default: every pool a workflow names)" },
+    summary: "Connected agents: pool, inventory, GPU, current jobs, last heartbeat.",
+    responses: { 200: { description: "Agents", schema: z.object({ agents: z.array(z.record(z.string(), z.unknown())) }) } },
+    handler: async (c) => {
+      const lists = await Promise.all(poolsOf(c.req.query("pool")).map((p) => queueFor(c.env, p).listAgents(p)));
+      return c.json({ agents: lists.flat() });
+    },
+  },
+  {
+    method: "GET", path: "/metrics", auth: ["admin"], tag: "ops", summary: "Prometheus metrics: jobs by state, queue depth, agents, lease expiries, dispatch latency.",
+    responses: { 200: { description: "Prometheus text", contentType: "text/plain; version=0.0.4" } },
+    handler: async (c) => {
+      const all = await Promise.all(poolsOf(c.req.query("pool")).map((p) => queueFor(c.env, p).metrics(p)));
+      return new Response(renderMetrics(all), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
+    },
+  },
+  {
+    method: "GET", path: "/v1/webhook-secret", auth: ["client"], tag: "jobs", summary: "This key's Standard Webhooks secret (whsec_...), to verify webhook signatures.",
+    responses: { 200: { description: "The secret", schema: z.object({ secret: z.string() }) } },
+    handler: async (c) => c.json({ secret: await webhookSecretText(c.get("config").SIGNING_KEY, c.get("principal").name) }),
+  },
+]);

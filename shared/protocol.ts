@@ -1,0 +1,176 @@
+import { z } from "zod";
+
+/**
+ * The agent <-> edge WebSocket protocol. Every frame is JSON, validated on both ends
+ * against these schemas (a discriminated union on `type`). Bump PROTOCOL_VERSION on any
+ * incompatible change; the edge refuses a `hello` with another major version.
+ */
+export const PROTOCOL_VERSION = 1;
+
+/** Close codes the edge uses, with reasons the agent logs. */
+export const CLOSE = {
+  normal: 1000,
+  protocolMismatch: 4000,
+  helloRequired: 4001,
+  replaced: 4002,
+  drained: 4003,
+} as const;
+
+const id = z.string().min(1).max(128);
+
+export const ModelInventorySchema = z
+  .record(z.string().max(64), z.array(z.string().max(512)).max(10_000))
+  .describe("Model files by ComfyUI folder (checkpoints, loras, unet, vae, ...)");
+export type ModelInventory = z.infer<typeof ModelInventorySchema>;
+
+export const GpuSchema = z.object({
+  name: z.string().max(256),
+  vram_total_mb: z.number().int().nonnegative(),
+});
+
+// ---------- agent -> edge ----------
+
+export const HelloSchema = z.object({
+  type: z.literal("hello"),
+  protocol: z.number().int(),
+  agent_id: id,
+  name: z.string().max(128),
+  version: z.string().max(64),
+  pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  capacity: z.number().int().min(1).max(64),
+  prefetch: z.number().int().min(0).max(16),
+  inventory: ModelInventorySchema,
+  gpu: GpuSchema.nullable(),
+});
+
+export const LeaseRefSchema = z.object({ job_id: id, lease_id: id });
+export type LeaseRef = z.infer<typeof LeaseRefSchema>;
+
+export const HeartbeatSchema = z.object({
+  type: z.literal("heartbeat"),
+  leases: z.array(LeaseRefSchema).max(128),
+});
+
+export const ProgressSchema = LeaseRefSchema.extend({
+  type: z.literal("progress"),
+  phase: z.enum(["queued", "running", "uploading"]),
+  value: z.number().nonnegative().max(1e9),
+  max: z.number().nonnegative().max(1e9),
+  node: z.string().max(128).nullable().optional(),
+  step_name: z.string().max(256).nullable().optional(),
+});
+
+export const OutputSchema = z.object({
+  key: z.string().max(512),
+  content_type: z.string().max(128),
+  bytes: z.number().int().nonnegative(),
+  filename: z.string().max(512),
+  node_id: z.string().max(128),
+});
+export type Output = z.infer<typeof OutputSchema>;
+
+export const CompleteSchema = LeaseRefSchema.extend({
+  type: z.literal("complete"),
+  outputs: z.array(OutputSchema).max(64),
+  prompt_id: z.string().max(128).optional(),
+  run_ms: z.number().nonnegative().optional(),
+});
+
+export const JobErrorSchema = z.object({
+  code: z.string().max(64),
+  message: z.string().max(4096),
+  node_id: z.string().max(128).optional(),
+  node_type: z.string().max(256).optional(),
+  exception_type: z.string().max(256).optional(),
+  details: z.unknown().optional(),
+});
+export type JobError = z.infer<typeof JobErrorSchema>;
+
+export const FailSchema = LeaseRefSchema.extend({
+  type: z.literal("fail"),
+  retryable: z.boolean(),
+  error: JobErrorSchema,
+});
+
+/** Hands an unstarted (or abandoned) lease back without counting an attempt. */
+export const ReleaseSchema = LeaseRefSchema.extend({
+  type: z.literal("release"),
+  reason: z.string().max(256),
+});
+
+/** The agent stops taking new work (it is draining); in-flight leases stay valid. */
+export const PauseSchema = z.object({ type: z.literal("pause") });
+
+export const AgentMessageSchema = z.discriminatedUnion("type", [
+  HelloSchema,
+  HeartbeatSchema,
+  ProgressSchema,
+  CompleteSchema,
+  FailSchema,
+  ReleaseSchema,
+  PauseSchema,
+]);
+export type AgentMessage = z.infer<typeof AgentMessageSchema>;
+export type Hello = z.infer<typeof HelloSchema>;
+
+// ---------- edge -> agent ----------
+
+export const WelcomeSchema = z.object({
+  type: z.literal("welcome"),
+  protocol: z.number().int(),
+  agent_id: id,
+  lease_ttl_ms: z.number().int().positive(),
+  heartbeat_ms: z.number().int().positive(),
+});
+
+export const UploadGrantSchema = z.object({
+  /** PUT `${base_url}/${index}?exp=${exp}&sig=${sig}` for index in [0, max_files). */
+  base_url: z.string().url(),
+  exp: z.number().int(),
+  sig: z.string(),
+  max_files: z.number().int().positive(),
+  max_bytes: z.number().int().positive(),
+});
+export type UploadGrant = z.infer<typeof UploadGrantSchema>;
+
+export const InputFileSchema = z.object({
+  /** The graph node whose `inputs.image` gets the uploaded ComfyUI file name. */
+  node_id: z.string(),
+  input: z.string(),
+  url: z.string().url(),
+  filename: z.string(),
+});
+
+export const JobSchema = LeaseRefSchema.extend({
+  type: z.literal("job"),
+  attempt: z.number().int().positive(),
+  deadline: z.number().int().describe("Epoch ms after which the lease is void unless renewed"),
+  graph: z.record(z.string(), z.unknown()),
+  output_format: z.object({ type: z.enum(["png", "webp", "jpeg"]), quality: z.number().int().min(1).max(100) }),
+  upload: UploadGrantSchema,
+  inputs: z.array(InputFileSchema).default([]),
+  models: z.array(z.string()).default([]),
+});
+export type JobMessage = z.infer<typeof JobSchema>;
+
+export const CancelSchema = LeaseRefSchema.extend({ type: z.literal("cancel") });
+export const DrainSchema = z.object({ type: z.literal("drain"), reason: z.string() });
+export const ServerErrorSchema = z.object({
+  type: z.literal("error"),
+  code: z.string(),
+  message: z.string(),
+  job_id: z.string().optional(),
+  lease_id: z.string().optional(),
+});
+/** Acknowledges a `complete`/`fail`/`release`, so the agent can forget the lease. */
+export const AckSchema = LeaseRefSchema.extend({ type: z.literal("ack"), of: z.enum(["complete", "fail", "release"]) });
+
+export const EdgeMessageSchema = z.discriminatedUnion("type", [
+  WelcomeSchema,
+  JobSchema,
+  CancelSchema,
+  DrainSchema,
+  ServerErrorSchema,
+  AckSchema,
+]);
+export type EdgeMessage = z.infer<typeof EdgeMessageSchema>;
