@@ -128,10 +128,10 @@ describe("DELETE /tasks/{id}", () => {
 
 describe("per-key queue cap", () => {
   it("answers 429 with Retry-After once a key has MAX_QUEUED_PER_KEY jobs queued", async () => {
-    // The tests' cap is 50 per key; admin is its own owner here, so earlier tests do not interfere.
+    // The tests' cap is 100 per key; carol submits nowhere else, so other tests do not interfere.
     let last: Response | undefined;
-    for (let i = 0; i < 51; i++) {
-      last = await call("POST", "/v1/jobs", "admin", { workflow_id: "sd15_basic", params: { prompt: `n${i}` } });
+    for (let i = 0; i < 101; i++) {
+      last = await call("POST", "/v1/jobs", "carol", { workflow_id: "sd15_basic", params: { prompt: `n${i}` } });
       if (last.status !== 202) break;
     }
     expect(last!.status).toBe(429);

@@ -4,6 +4,7 @@ export const TEST_KEYS = {
   bob: "test-client-key-bob-00000000000002",
   agent: "test-agent-key-000000000000000003",
   admin: "test-admin-key-000000000000000004",
+  carol: "test-client-key-carol-000000000005",
 } as const;
 
 export const TEST_BINDINGS: Record<string, string> = {
@@ -12,12 +13,13 @@ export const TEST_BINDINGS: Record<string, string> = {
   API_KEYS: JSON.stringify([
     { name: "alice", role: "client", key: TEST_KEYS.alice },
     { name: "bob", role: "client", key: TEST_KEYS.bob },
+    { name: "carol", role: "client", key: TEST_KEYS.carol },
     { name: "rig", role: "agent", key: TEST_KEYS.agent },
-    // Stored as a hash only, as production may do.
-    { name: "ops", role: "admin", key: TEST_KEYS.admin },
+    // Stored as a hash only, as production may do (sha256 of TEST_KEYS.admin).
+    { name: "ops", role: "admin", sha256: "380d165172c12ab3cfd2ec9ca68b77fdb3cc5d1e4ef178e425ea1708c8e721dd" },
   ]),
   LEASE_TTL_MS: "2000",
-  MAX_QUEUED_PER_KEY: "50",
+  MAX_QUEUED_PER_KEY: "100",
   RATE_LIMIT_PER_MIN: "100000",
   WEBHOOK_BACKOFF_MS: "10,10,10,10,10",
   ALLOW_HTTP_WEBHOOKS: "false",
