@@ -6,7 +6,7 @@ const ROLE_OF: Record<Who, string> = { none: "none", wrong: "none", alice: "clie
 const WHO: Who[] = ["none", "wrong", "alice", "agent", "admin"];
 
 function concretePath(path: string, taskId: string): string {
-  return path.replace(":id", taskId).replace("/*", "/out/x/y/0");
+  return path.replace(":id", taskId).replace("/*", "/out/tsk_aaaaaaaaaaaaaaaaaaaa.default/lse_aaaaaaaaaaaaaaaa/0");
 }
 
 /** Generated from the route table itself: a new route cannot skip the matrix. */

@@ -245,10 +245,9 @@ describe("dispatch and the lease lifecycle", () => {
 
 async function fetchUpload(upload: { base_url: string; exp: number; sig: string }, index: number, bytes: Uint8Array, type = "image/png") {
   const { SELF } = await import("cloudflare:test");
-  const { TEST_KEYS } = await import("../test/bindings.ts");
   return SELF.fetch(`${upload.base_url}/${index}?exp=${upload.exp}&sig=${upload.sig}`, {
     method: "PUT",
-    headers: { "content-type": type, "content-length": String(bytes.byteLength), authorization: `Bearer ${TEST_KEYS.agent}` },
+    headers: { "content-type": type, "content-length": String(bytes.byteLength) },
     body: bytes,
   });
 }

@@ -61,8 +61,8 @@ export const agentRoutes = defineRoutes([
     responses: { 101: { description: "WebSocket" }, 426: { description: "Not a WebSocket request", schema: ErrorBodySchema } }, handler: connect,
   },
   {
-    method: "PUT", path: "/agent/uploads/*", auth: ["agent"], tag: "agents", query: { exp: "grant expiry (epoch s)", sig: "grant signature" },
-    summary: "Upload one output under the signed grant of a job message (image types only, Content-Length required, size-capped).",
+    method: "PUT", path: "/agent/uploads/*", auth: "signed", tag: "agents", query: { exp: "grant expiry (epoch s)", sig: "grant signature" },
+    summary: "Upload one output under the signed grant of a job message (the grant is the credential, like a presigned URL; image types only, Content-Length required, size-capped).",
     responses: { 201: { description: "Stored", schema: z.object({ key: z.string(), bytes: z.number(), content_type: z.string() }) }, 403: { description: "Bad grant", schema: ErrorBodySchema }, 409: { description: "Stale lease", schema: ErrorBodySchema } },
     handler: upload,
   },

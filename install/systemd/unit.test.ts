@@ -1,0 +1,47 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { USAGE } from "../../agent/config.ts";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const unit = readFileSync(new URL("./comfy-agent@.service", import.meta.url), "utf8");
+const settings = (key: string) => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, "gm"))].map((m) => m[1]);
+const execStart = unit.match(/^ExecStart=((?:.*\\\n)*.*)$/m)?.[1]?.replace(/\\\n\s*/g, " ") ?? "";
+const hasSystemdAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+
+describe("comfy-agent@.service", () => {
+  it("runs one agent per GPU from the instance name, with its settings from an EnvironmentFile", () => {
+    expect(settings("Environment")).toContain("CUDA_VISIBLE_DEVICES=%i");
+    expect(execStart).toContain("--gpu %i");
+    expect(execStart).toMatch(/--launch \S+\/ComfyUI/);
+    expect(settings("EnvironmentFile")).toEqual(["/etc/comfy-edge/agent.env", "-/etc/comfy-edge/agent-%i.env"]);
+    expect(execStart).not.toContain("--token");
+  });
+
+  it("restarts on failure and drains on stop: SIGTERM to the agent alone, then a bounded wait", () => {
+    expect(settings("Restart")).toEqual(["on-failure"]);
+    expect(settings("KillSignal")).toEqual(["SIGTERM"]);
+    expect(settings("KillMode")).toEqual(["mixed"]);
+    expect(settings("TimeoutStopSec")).toEqual(["120s"]);
+  });
+
+  it("passes only flags comfy-agent knows", () => {
+    const flags = execStart.match(/--[a-z-]+/g) ?? [];
+    expect(flags.length).toBeGreaterThan(0);
+    for (const flag of flags) expect(USAGE).toContain(`${flag} `);
+  });
+
+  it.skipIf(!hasSystemdAnalyze)("is a unit systemd accepts", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "unit-"));
+    try {
+      const file = path.join(dir, "comfy-agent@.service");
+      writeFileSync(file, unit.replaceAll("/opt/comfy-edge", root));
+      execFileSync("systemd-analyze", ["verify", path.join(dir, "comfy-agent@0.service")], { stdio: "pipe" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
