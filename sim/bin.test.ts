@@ -1,0 +1,39 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const bin = fileURLToPath(new URL("./bin.ts", import.meta.url));
+
+function run(args: string[]): { lines: Promise<string>; exit: Promise<number | null>; kill: () => void } {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const lines = new Promise<string>((resolve) => {
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(out);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+  });
+  const exit = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { lines, exit, kill: () => child.kill("SIGTERM") };
+}
+
+describe("sim/bin.ts", () => {
+  it("prints its URL when ready and serves ComfyUI's routes there", async () => {
+    const sim = run(["--port", "0", "--step-ms", "0", "--error-rate", "0.1", "--seed", "3"]);
+    const line = await sim.lines;
+    const url = /sim listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)?.[1];
+    expect(url).toBeDefined();
+    const stats = (await (await fetch(`${url}/system_stats`)).json()) as { devices: { name: string }[] };
+    expect(stats.devices[0]?.name).toContain("NVIDIA Sim GPU");
+    sim.kill();
+    expect(await sim.exit).toBe(0);
+  });
+
+  it("exits 2 with the usage on a bad flag value", async () => {
+    const sim = run(["--crash-rate", "3"]);
+    expect(await sim.lines).toContain("--crash-rate must be between 0 and 1");
+    expect(await sim.exit).toBe(2);
+  });
+});
