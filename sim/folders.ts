@@ -84,4 +84,16 @@ export class ModelFolders {
   has(folder: string, name: string): boolean {
     return this.lists.get(folder)?.includes(name) ?? false;
   }
+
+  /** A model file deleted from disk while ComfyUI runs: gone from every list that had it. */
+  remove(name: string): boolean {
+    let removed = false;
+    for (const [folder, list] of this.lists) {
+      if (list.includes(name)) {
+        this.lists.set(folder, list.filter((n) => n !== name));
+        removed = true;
+      }
+    }
+    return removed;
+  }
 }

@@ -8,6 +8,7 @@ export interface SimRoutesDeps {
   readonly stats: StatsRecorder;
   readonly faults: FaultPlanner;
   crash(): void;
+  removeModel(name: string): boolean;
 }
 
 /** Harness controls outside ComfyUI's namespace: `/__sim/stats`, `/__sim/faults`, `/__sim/crash`. */
@@ -27,6 +28,12 @@ export function addSimRoutes(router: Router, deps: SimRoutesDeps): void {
     }
     deps.faults.set(parsed.data);
     return json({ faults: deps.faults.current });
+  });
+
+  router.add("POST", "/__sim/models/delete", async (req) => {
+    const parsed = z.object({ name: z.string().min(1) }).safeParse(await readJson(req).catch(() => null));
+    if (!parsed.success) return json({ error: { code: "invalid_body", message: "The body must be JSON: {name}" } }, 400);
+    return json({ removed: deps.removeModel(parsed.data.name) });
   });
 
   router.add("POST", "/__sim/crash", () => ({ ...json({ crashing: true }), after: () => deps.crash() }));

@@ -44,6 +44,8 @@ export interface Sim {
   stats(): SimStats;
   /** Like ComfyUI dying and being restarted: sockets dropped without close frames, queue and history forgotten, connections refused for `crashDownMs`, then listening again on the same port. */
   crash(): Promise<void>;
+  /** Deletes a model file "from disk": later prompts naming it fail ComfyUI's validation. */
+  removeModel(name: string): boolean;
 }
 
 const MONITOR_MS = 1000;
@@ -86,7 +88,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   addPromptRoutes(router, { queue, executor, stats, env });
   addInfoRoutes(router, { classes: NODE_CLASSES, folders, env });
   addFileRoutes(router, files);
-  addSimRoutes(router, { stats, faults, crash: () => void sim.crash() });
+  addSimRoutes(router, { stats, faults, crash: () => void sim.crash(), removeModel: (name) => folders.remove(name) });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://sim");
@@ -195,6 +197,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       wss.close();
       await files.dispose();
     },
+    removeModel: (name) => folders.remove(name),
     setFaults(f) {
       faults.set(SimFaultsSchema.parse(f));
     },

@@ -1,0 +1,81 @@
+import WebSocket from "ws";
+import { ComfyEventSchema, type ComfyEvent } from "./schemas.ts";
+import { ComfyError } from "./errors.ts";
+
+export type EventSocketHandlers = {
+  onEvent: (event: ComfyEvent) => void;
+  /** Called once when the socket is gone (closed by either side, or errored). */
+  onClose: (reason: string) => void;
+  /** A text frame that is not a known ComfyUI event (custom nodes send their own). */
+  onUnknown?: (type: string) => void;
+};
+
+/**
+ * One ComfyUI `/ws?clientId=` connection. Resolves once the socket is open, so a caller
+ * can submit its prompt knowing no event for it can be missed. Binary frames (previews)
+ * are dropped unread.
+ */
+export class EventSocket {
+  readonly #ws: WebSocket;
+  #closed = false;
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+  }
+
+  static open(wsUrl: string, handlers: EventSocketHandlers, timeoutMs = 10_000): Promise<EventSocket> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(wsUrl, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      const socket = new EventSocket(ws);
+      let opened = false;
+      ws.on("open", () => {
+        opened = true;
+        resolve(socket);
+      });
+      ws.on("message", (data, isBinary) => {
+        if (isBinary) return;
+        socket.#dispatch(data.toString(), handlers);
+      });
+      ws.on("error", (err) => {
+        if (!opened) reject(new ComfyError("comfyui_unavailable", `ComfyUI websocket failed: ${err.message}`, { cause: err }));
+      });
+      ws.on("close", (code) => {
+        if (!opened) {
+          reject(new ComfyError("comfyui_unavailable", `ComfyUI websocket closed before opening (code ${code})`));
+          return;
+        }
+        if (socket.#closed) return;
+        socket.#closed = true;
+        handlers.onClose(`closed with code ${code}`);
+      });
+    });
+  }
+
+  get isOpen(): boolean {
+    return !this.#closed && this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Closes without calling `onClose`: the owner asked for it. */
+  close(): void {
+    this.#closed = true;
+    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate();
+    else this.#ws.close();
+  }
+
+  #dispatch(text: string, handlers: EventSocketHandlers): void {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      handlers.onUnknown?.("(not json)");
+      return;
+    }
+    const parsed = ComfyEventSchema.safeParse(json);
+    if (parsed.success) {
+      handlers.onEvent(parsed.data);
+      return;
+    }
+    const type = typeof json === "object" && json !== null ? (json as { type?: unknown }).type : undefined;
+    handlers.onUnknown?.(typeof type === "string" ? type : "(no type)");
+  }
+}

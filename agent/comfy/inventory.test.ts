@@ -1,0 +1,49 @@
+import { describe, expect, test } from "vitest";
+import { inventoryFromObjectInfo, readInventory } from "./inventory.ts";
+
+describe("inventoryFromObjectInfo", () => {
+  test("reads loader choices in both the list and the COMBO form", () => {
+    const info = {
+      CheckpointLoaderSimple: { input: { required: { ckpt_name: [["a.safetensors", "b.ckpt"], { tooltip: "x" }] } } },
+      LoraLoader: { input: { required: { lora_name: ["COMBO", { options: ["style.safetensors"] }] } } },
+      DualCLIPLoader: { input: { required: { clip_name1: [["t5.safetensors"]], clip_name2: [["clip_l.safetensors", "t5.safetensors"]] } } },
+      VAELoader: { input: { required: { vae_name: [[]] } } },
+      KSampler: { input: { required: { seed: ["INT", {}] } } },
+    };
+    expect(inventoryFromObjectInfo(info)).toEqual({
+      checkpoints: ["a.safetensors", "b.ckpt"],
+      loras: ["style.safetensors"],
+      text_encoders: ["t5.safetensors", "clip_l.safetensors"],
+    });
+  });
+
+  test("tolerates junk", () => {
+    expect(inventoryFromObjectInfo(null)).toEqual({});
+    expect(inventoryFromObjectInfo({ CheckpointLoaderSimple: { input: "nope" } })).toEqual({});
+  });
+});
+
+describe("readInventory", () => {
+  test("lists /models folders, skipping non-model folders and empty ones", async () => {
+    const routes: Record<string, unknown> = {
+      "/models": ["checkpoints", "loras", "custom_nodes", "vae"],
+      "/models/checkpoints": ["sd15.safetensors"],
+      "/models/loras": [],
+      "/models/vae": ["ae.safetensors"],
+    };
+    const asked: string[] = [];
+    const inventory = await readInventory(async (path) => {
+      asked.push(path);
+      return routes[path] ?? null;
+    });
+    expect(inventory).toEqual({ checkpoints: ["sd15.safetensors"], vae: ["ae.safetensors"] });
+    expect(asked).not.toContain("/models/custom_nodes");
+  });
+
+  test("falls back to /object_info when /models is missing", async () => {
+    const inventory = await readInventory(async (path) =>
+      path === "/object_info" ? { UNETLoader: { input: { required: { unet_name: [["flux1-dev.gguf"]] } } } } : null,
+    );
+    expect(inventory).toEqual({ diffusion_models: ["flux1-dev.gguf"] });
+  });
+});

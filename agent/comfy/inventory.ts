@@ -1,0 +1,94 @@
+import type { ModelInventory } from "../../shared/protocol.ts";
+import { ModelFilesSchema, ModelFoldersSchema } from "./schemas.ts";
+
+/** Folders `/models` lists that hold no models (and can hold thousands of files). */
+const NOT_MODELS = new Set(["custom_nodes", "configs"]);
+
+/** Loader inputs whose choice lists name model files, for ComfyUI builds without `/models`. */
+const LOADER_INPUTS: Record<string, Record<string, string>> = {
+  CheckpointLoaderSimple: { ckpt_name: "checkpoints" },
+  LoraLoader: { lora_name: "loras" },
+  LoraLoaderModelOnly: { lora_name: "loras" },
+  VAELoader: { vae_name: "vae" },
+  UNETLoader: { unet_name: "diffusion_models" },
+  CLIPLoader: { clip_name: "text_encoders" },
+  DualCLIPLoader: { clip_name1: "text_encoders", clip_name2: "text_encoders" },
+  CLIPVisionLoader: { clip_name: "clip_vision" },
+  ControlNetLoader: { control_net_name: "controlnet" },
+  UpscaleModelLoader: { model_name: "upscale_models" },
+  StyleModelLoader: { style_model_name: "style_models" },
+};
+
+const MAX_FOLDER = 64;
+const MAX_FILES = 10_000;
+const MAX_NAME = 512;
+
+type GetJson = (path: string) => Promise<unknown>;
+
+/**
+ * Model files by folder: `GET /models` then `GET /models/{folder}`; when that route is
+ * missing (404) or lists nothing, the loader choices in `/object_info`. Empty folders are
+ * left out, and the result fits the protocol's limits.
+ */
+export async function readInventory(getJson: GetJson): Promise<ModelInventory> {
+  const fromModels = await readModelsRoute(getJson);
+  if (fromModels && Object.keys(fromModels).length > 0) return fromModels;
+  const info = await getJson("/object_info");
+  return info ? inventoryFromObjectInfo(info) : {};
+}
+
+async function readModelsRoute(getJson: GetJson): Promise<ModelInventory | null> {
+  const folders = ModelFoldersSchema.safeParse(await getJson("/models"));
+  if (!folders.success) return null;
+  const wanted = folders.data.filter((f) => !NOT_MODELS.has(f) && f.length <= MAX_FOLDER);
+  const lists = await Promise.all(
+    wanted.map(async (folder) => {
+      const files = ModelFilesSchema.safeParse(await getJson(`/models/${encodeURIComponent(folder)}`));
+      return [folder, files.success ? files.data : []] as const;
+    }),
+  );
+  const inventory: ModelInventory = {};
+  for (const [folder, files] of lists) add(inventory, folder, files);
+  return inventory;
+}
+
+/** Reads `{Node: {input: {required: {name: [choices, opts] | ["COMBO", {options}]}}}}`. */
+export function inventoryFromObjectInfo(info: unknown): ModelInventory {
+  const inventory: ModelInventory = {};
+  if (typeof info !== "object" || info === null) return inventory;
+  for (const [nodeClass, inputs] of Object.entries(LOADER_INPUTS)) {
+    const node = (info as Record<string, unknown>)[nodeClass];
+    const spec = typeof node === "object" && node !== null ? (node as { input?: unknown }).input : undefined;
+    if (typeof spec !== "object" || spec === null) continue;
+    for (const [inputName, folder] of Object.entries(inputs)) {
+      const choices = choicesOf(spec, inputName);
+      if (choices.length) add(inventory, folder, choices);
+    }
+  }
+  return inventory;
+}
+
+function choicesOf(spec: object, inputName: string): string[] {
+  for (const group of ["required", "optional"] as const) {
+    const inputs = (spec as Record<string, unknown>)[group];
+    if (typeof inputs !== "object" || inputs === null) continue;
+    const def = (inputs as Record<string, unknown>)[inputName];
+    if (!Array.isArray(def)) continue;
+    if (Array.isArray(def[0])) return strings(def[0]);
+    if (def[0] === "COMBO" && typeof def[1] === "object" && def[1] !== null) {
+      const options = (def[1] as { options?: unknown }).options;
+      if (Array.isArray(options)) return strings(options);
+    }
+  }
+  return [];
+}
+
+function strings(xs: unknown[]): string[] {
+  return xs.filter((x): x is string => typeof x === "string");
+}
+
+function add(inventory: ModelInventory, folder: string, files: readonly string[]): void {
+  const merged = new Set(inventory[folder] ?? []);
+  for (const f of files) if (f.length <= MAX_NAME && merged.size < MAX_FILES) merged.add(f);
+  if (merged.size > 0) inventory[folder] = [...merged];
+}

@@ -1,0 +1,146 @@
+import type { Logger } from "pino";
+import type { ComfyClient } from "./client.ts";
+import type { EventSocket } from "./events.ts";
+import type { ComfyEvent, ExecutionErrorData } from "./schemas.ts";
+
+export type RunProgress = { phase: "queued" | "running"; value: number; max: number; node: string | null; step_name: string | null };
+
+export type WatchHooks = {
+  onProgress?: (progress: RunProgress) => void;
+  /** Something a waiting run should look at happened. */
+  onChange: () => void;
+  log?: Logger;
+};
+
+/**
+ * What ComfyUI's socket says about one prompt: whether it started, finished, failed or
+ * was interrupted, and its progress. Only events for this prompt count (a status
+ * broadcast or another prompt's event is ignored). The socket may drop; `reopen()`
+ * brings it back with the same client id, and `missedEvents` says a look at `/history`
+ * is due.
+ */
+export class PromptWatch {
+  running = false;
+  startedAt: number | null = null;
+  /** `execution_success`, or `executing {node: null}`, was seen. */
+  finished = false;
+  error: ExecutionErrorData | null = null;
+  interrupted: { node_id?: string; node_type?: string } | null = null;
+  socketDown = false;
+  missedEvents = false;
+  readonly #comfy: ComfyClient;
+  readonly #clientId: string;
+  readonly #promptId: string;
+  readonly #graph: Record<string, unknown>;
+  readonly #hooks: WatchHooks;
+  #socket: EventSocket | null = null;
+  #currentNode: string | null = null;
+  #closed = false;
+
+  constructor(comfy: ComfyClient, ids: { clientId: string; promptId: string }, graph: Record<string, unknown>, hooks: WatchHooks) {
+    this.#comfy = comfy;
+    this.#clientId = ids.clientId;
+    this.#promptId = ids.promptId;
+    this.#graph = graph;
+    this.#hooks = hooks;
+  }
+
+  /** Opens the socket; resolves once it is open. @throws ComfyError `comfyui_unavailable` */
+  async open(): Promise<void> {
+    this.#socket = await this.#comfy.openEvents(this.#clientId, {
+      onEvent: (e) => this.#onEvent(e),
+      onClose: (why) => {
+        this.#hooks.log?.debug({ prompt_id: this.#promptId, why }, "ComfyUI socket closed; polling /history");
+        this.#socket = null;
+        this.socketDown = true;
+        this.#hooks.onChange();
+      },
+    });
+    if (this.#closed) this.#socket.close();
+  }
+
+  /** Tries once to bring a dropped socket back. */
+  async reopen(): Promise<void> {
+    try {
+      await this.open();
+      this.socketDown = false;
+      this.missedEvents = true;
+      this.#hooks.onChange();
+    } catch {
+      // Still down; the caller keeps polling.
+    }
+  }
+
+  markRunning(): void {
+    if (this.running) return;
+    this.running = true;
+    this.startedAt = Date.now();
+    this.#hooks.onProgress?.({ phase: "running", value: 0, max: 1, node: null, step_name: null });
+    this.#hooks.onChange();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#socket?.close();
+    this.#socket = null;
+  }
+
+  #onEvent(event: ComfyEvent): void {
+    if (event.type === "status") return;
+    const promptId = "prompt_id" in event.data ? event.data.prompt_id : undefined;
+    if (promptId !== undefined && promptId !== this.#promptId) return;
+    const onProgress = this.#hooks.onProgress;
+    switch (event.type) {
+      case "execution_start":
+      case "execution_cached":
+        this.markRunning();
+        return;
+      case "executing": {
+        const node = event.data.node;
+        // Without a prompt id it is ComfyUI replaying its current node to a reconnected socket.
+        if (node === null) {
+          if (promptId !== undefined || this.running) this.#finish();
+          return;
+        }
+        this.markRunning();
+        this.#currentNode = node;
+        onProgress?.({ phase: "running", value: 0, max: 1, node, step_name: this.#stepName(node) });
+        return;
+      }
+      case "progress": {
+        this.markRunning();
+        const node = event.data.node ?? this.#currentNode;
+        onProgress?.({ phase: "running", value: event.data.value, max: event.data.max, node, step_name: node ? this.#stepName(node) : null });
+        return;
+      }
+      case "execution_success":
+        this.#finish();
+        return;
+      case "execution_error":
+        this.error = event.data;
+        this.#hooks.onChange();
+        return;
+      case "execution_interrupted": {
+        const { node_id, node_type } = event.data;
+        this.interrupted = { ...(node_id ? { node_id } : {}), ...(node_type ? { node_type } : {}) };
+        this.#hooks.onChange();
+        return;
+      }
+      case "executed":
+        return;
+    }
+  }
+
+  #finish(): void {
+    this.finished = true;
+    this.#hooks.onChange();
+  }
+
+  /** The node's title (`_meta.title`) or else its class. */
+  #stepName(nodeId: string): string | null {
+    const node = this.#graph[nodeId] as { class_type?: unknown; _meta?: { title?: unknown } } | undefined;
+    const title = node?._meta?.title;
+    if (typeof title === "string" && title) return title.slice(0, 256);
+    return typeof node?.class_type === "string" ? node.class_type.slice(0, 256) : null;
+  }
+}

@@ -1,0 +1,192 @@
+import { homedir, hostname } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { CLIError } from "./cli-error.ts";
+
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^(https?|wss?):\/\//.test(u), "must start with http://, https://, ws:// or wss://");
+
+/** Knobs tests turn down; production keeps the defaults. */
+export const TuningSchema = z.object({
+  reconnectMinMs: z.number().int().nonnegative().default(500),
+  reconnectMaxMs: z.number().int().positive().default(30_000),
+  welcomeTimeoutMs: z.number().int().positive().default(10_000),
+  /** How often a run polls `/history` while its ComfyUI socket is down. */
+  pollMs: z.number().int().positive().default(1_000),
+  /** How long a run waits for an unreachable ComfyUI before failing retryable. */
+  comfyDownMs: z.number().int().positive().default(60_000),
+  /** How long a stopped (cancelled, timed-out) prompt may take to leave ComfyUI. */
+  stopWaitMs: z.number().int().positive().default(30_000),
+  progressIntervalMs: z.number().int().nonnegative().default(100),
+  uploadRetries: z.number().int().nonnegative().default(5),
+  uploadMinMs: z.number().int().nonnegative().default(500),
+  /** How long `stop()` waits for the edge to acknowledge final results. */
+  ackWaitMs: z.number().int().nonnegative().default(5_000),
+  /** How long `--launch` waits for ComfyUI to answer `/system_stats`. */
+  launchReadyMs: z.number().int().positive().default(300_000),
+});
+export type Tuning = z.infer<typeof TuningSchema>;
+
+export const LaunchSchema = z.object({
+  dir: z.string().min(1).describe("The ComfyUI checkout holding main.py"),
+  python: z.string().min(1).nullable().default(null).describe("Python interpreter; null picks the checkout's venv or python3"),
+  gpu: z.string().min(1).nullable().default(null).describe("CUDA_VISIBLE_DEVICES for the child"),
+});
+export type LaunchConfig = z.infer<typeof LaunchSchema>;
+
+/** Everything `startAgent` needs; every field but the edge, the token and ComfyUI has a default. */
+export const AgentConfigSchema = z
+  .object({
+    edgeUrl: httpUrl.describe("Base URL of the edge; the agent connects to `${edgeUrl}/agent/connect`"),
+    token: z.string().min(1).describe("Agent token sent as `Authorization: Bearer`"),
+    comfyUrl: httpUrl.nullable().default(null).describe("ComfyUI base URL; null when --launch starts one"),
+    name: z.string().min(1).max(128).default(() => hostname().slice(0, 128)),
+    pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -").default("default"),
+    capacity: z.number().int().min(1).max(64).default(1),
+    prefetch: z.number().int().min(0).max(16).default(0),
+    launch: LaunchSchema.nullable().default(null),
+    metricsPort: z.number().int().min(0).max(65_535).nullable().default(null),
+    jobTimeoutMs: z.number().int().positive().default(600_000),
+    graceMs: z.number().int().nonnegative().default(60_000),
+    stateDir: z.string().min(1).default(() => join(homedir(), ".comfy-agent")),
+    /** Fixed agent id; when absent one is read from (or written to) `stateDir`, per name. */
+    agentId: z.string().min(1).max(128).nullable().default(null),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    tuning: TuningSchema.default(() => TuningSchema.parse({})),
+  })
+  .refine((c) => c.comfyUrl !== null || c.launch !== null, {
+    message: "set --comfyui (or COMFYUI_URL), or --launch <ComfyUI dir>",
+    path: ["comfyUrl"],
+  });
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+
+export const USAGE = `comfy-agent: runs ComfyUI jobs leased from a comfy-edge queue
+
+Usage: comfy-agent --edge <url> --token <token> (--comfyui <url> | --launch <dir>) [options]
+
+  --edge <url>          edge base URL                          (env EDGE_URL)
+  --token <token>       agent token                            (env AGENT_TOKEN)
+  --comfyui <url>       a running ComfyUI                      (env COMFYUI_URL)
+  --launch <dir>        start and supervise ComfyUI from <dir>
+  --python <path>       interpreter for --launch (default: <dir>/venv, <dir>/.venv or python3)
+  --gpu <index>         CUDA_VISIBLE_DEVICES for --launch
+  --name <name>         agent name (default: host name)         (env AGENT_NAME)
+  --pool <pool>         queue pool (default: default)          (env AGENT_POOL)
+  --capacity <n>        jobs run at once (default: 1)
+  --prefetch <n>        extra jobs held in ComfyUI's queue (default: 0)
+  --job-timeout <dur>   per-job limit, e.g. 600s, 10m (default: 600s)
+  --grace <dur>         drain grace for running jobs (default: 60s)
+  --metrics-port <n>    serve Prometheus metrics on 127.0.0.1:<n>
+  --state-dir <dir>     where the agent id is kept (default: ~/.comfy-agent)  (env AGENT_STATE_DIR)
+  --log-level <level>   fatal|error|warn|info|debug|trace|silent (default: info)  (env LOG_LEVEL)
+  -h, --help            show this help
+  -v, --version         print the version
+`;
+
+const FLAGS = {
+  edge: { type: "string" },
+  token: { type: "string" },
+  comfyui: { type: "string" },
+  launch: { type: "string" },
+  python: { type: "string" },
+  gpu: { type: "string" },
+  name: { type: "string" },
+  pool: { type: "string" },
+  capacity: { type: "string" },
+  prefetch: { type: "string" },
+  "job-timeout": { type: "string" },
+  grace: { type: "string" },
+  "metrics-port": { type: "string" },
+  "state-dir": { type: "string" },
+  "log-level": { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+export type CliCommand = { kind: "help" } | { kind: "version" } | { kind: "run"; config: AgentConfig };
+
+/**
+ * Reads flags (with env fallbacks) into a validated config.
+ * @throws CLIError `usage` for unknown flags or malformed values, `config` for missing or invalid settings.
+ */
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
+  let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  try {
+    values = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: false, strict: true }).values;
+  } catch (e) {
+    throw new CLIError(`${(e as Error).message}\n\n${USAGE}`, "usage");
+  }
+  if (values.help) return { kind: "help" };
+  if (values.version) return { kind: "version" };
+  const str = (flag: keyof typeof FLAGS, envName?: string): string | undefined => {
+    const v = values[flag];
+    if (typeof v === "string") return v;
+    const e = envName ? env[envName] : undefined;
+    return e === undefined || e === "" ? undefined : e;
+  };
+
+  const launchDir = str("launch");
+  const input: AgentConfigInput = {
+    edgeUrl: required(str("edge", "EDGE_URL"), "--edge (or EDGE_URL)"),
+    token: required(str("token", "AGENT_TOKEN"), "--token (or AGENT_TOKEN)"),
+    comfyUrl: launchDir ? null : (str("comfyui", "COMFYUI_URL") ?? null),
+    launch: launchDir ? { dir: launchDir, python: str("python") ?? null, gpu: str("gpu") ?? null } : null,
+    // One agent per GPU: the default name (and so the persisted id) differs per GPU.
+    name: str("name", "AGENT_NAME") ?? (launchDir && str("gpu") ? `${hostname().slice(0, 100)}-gpu${str("gpu")}` : undefined),
+    pool: str("pool", "AGENT_POOL"),
+    capacity: optionalInt(str("capacity"), "--capacity"),
+    prefetch: optionalInt(str("prefetch"), "--prefetch"),
+    jobTimeoutMs: optionalDuration(str("job-timeout"), "--job-timeout"),
+    graceMs: optionalDuration(str("grace"), "--grace"),
+    metricsPort: optionalInt(str("metrics-port"), "--metrics-port") ?? null,
+    stateDir: str("state-dir", "AGENT_STATE_DIR"),
+    logLevel: str("log-level", "LOG_LEVEL") as AgentConfigInput["logLevel"],
+  };
+  if (!launchDir && (values.python !== undefined || values.gpu !== undefined)) {
+    throw new CLIError("--python and --gpu only apply with --launch <ComfyUI dir>", "usage");
+  }
+  return { kind: "run", config: resolveConfig(input) };
+}
+
+/**
+ * Validates a config object (as tests and `startAgent` pass it) and fills in defaults.
+ * @throws CLIError `config` naming each offending setting.
+ */
+export function resolveConfig(input: AgentConfigInput): AgentConfig {
+  const parsed = AgentConfigSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((i) => `  ${i.path.join(".") || "(config)"}: ${i.message}`);
+  throw new CLIError(`invalid agent configuration:\n${lines.join("\n")}`, "config");
+}
+
+function required(value: string | undefined, what: string): string {
+  if (value === undefined) throw new CLIError(`missing ${what}\n\n${USAGE}`, "config");
+  return value;
+}
+
+function optionalInt(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new CLIError(`${flag} must be a whole number, got "${value}"`, "usage");
+  return Number(value);
+}
+
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+/** Parses `600`, `600s`, `1500ms`, `10m` or `1h` (a bare number is seconds) into milliseconds. */
+export function parseDuration(value: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) return null;
+  const unit = (m[2] ?? "s") as keyof typeof UNIT_MS;
+  return Math.round(Number(m[1]) * UNIT_MS[unit]);
+}
+
+function optionalDuration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDuration(value);
+  if (ms === null) throw new CLIError(`${flag} must be a duration like 600, 600s, 1500ms, 10m or 1h; got "${value}"`, "usage");
+  return ms;
+}

@@ -1,0 +1,325 @@
+import type { Logger } from "pino";
+import type { AgentMessage, JobError, JobMessage, LeaseRef } from "../shared/protocol.ts";
+import type { ComfyClient } from "./comfy/client.ts";
+import { missingModels, type RunOutcome, type StopReason } from "./comfy/outcome.ts";
+import { PromptRun, type RunProgress } from "./comfy/run.ts";
+import type { Tuning } from "./config.ts";
+import { deliverOutputs } from "./deliver.ts";
+import { stageInputs } from "./inputs.ts";
+import type { Metrics } from "./metrics.ts";
+import { Outbox, type FinalMessage } from "./outbox.ts";
+import { Throttle } from "./throttle.ts";
+
+/** Where a held job is: staging inputs, waiting in ComfyUI's queue, executing, uploading outputs. */
+export type JobState = "staging" | "queued" | "running" | "uploading";
+type ProgressMessage = Extract<AgentMessage, { type: "progress" }>;
+
+type Slot = {
+  job: JobMessage;
+  state: JobState;
+  abort: AbortController;
+  run: PromptRun | null;
+  acceptedAt: number;
+  runningSince: number | null;
+  /** Leases taken over by a newer lease for the same job: finish without a word. */
+  silent: boolean;
+  log: Logger;
+  progress: Throttle<ProgressMessage>;
+  settled: Promise<void>;
+};
+
+export type JobSlotsDeps = {
+  comfy: ComfyClient;
+  /** Sends to the edge; false when not connected (the message is then dropped). */
+  send: (message: AgentMessage) => boolean;
+  log: Logger;
+  metrics: Metrics;
+  capacity: number;
+  prefetch: number;
+  jobTimeoutMs: number;
+  tuning: Tuning;
+  /** Resolves when ComfyUI is up (under --launch it may be restarting). */
+  comfyReady?: (signal: AbortSignal) => Promise<void>;
+};
+
+export const STOP = {
+  cancelled: { code: "cancelled", message: "cancelled by the edge", retryable: false },
+  released: { code: "released", message: "handed back unstarted", retryable: true },
+  shutdown: { code: "agent_shutdown", message: "the agent shut down before the job finished", retryable: true },
+  comfyDied: { code: "comfyui_unavailable", message: "ComfyUI exited while the job ran", retryable: true },
+  superseded: { code: "superseded", message: "a newer lease for this job arrived", retryable: true },
+} as const satisfies Record<string, StopReason>;
+
+/**
+ * The job slots: accepts leased jobs up to capacity + prefetch, runs each through
+ * inputs → ComfyUI → uploads, and reports exactly one `complete`, `fail` or `release`
+ * per lease. Final messages are kept until the edge acks them and re-sent after a reconnect.
+ */
+export class JobSlots {
+  readonly #deps: JobSlotsDeps;
+  readonly #slots = new Map<string, Slot>();
+  readonly #outbox = new Outbox();
+  #draining = false;
+
+  constructor(deps: JobSlotsDeps) {
+    this.#deps = deps;
+    deps.metrics.inFlight = () => this.#slots.size;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Leases held now (for heartbeats). */
+  leases(): LeaseRef[] {
+    this.#outbox.prune();
+    return [...this.#slots.values()].filter((s) => !s.silent).map((s) => ({ job_id: s.job.job_id, lease_id: s.job.lease_id }));
+  }
+
+  /** Held jobs and their state, for tests and status. */
+  snapshot(): { job_id: string; lease_id: string; state: JobState; prompt_id: string | null }[] {
+    return [...this.#slots.values()].map((s) => ({ job_id: s.job.job_id, lease_id: s.job.lease_id, state: s.state, prompt_id: s.run?.promptId ?? null }));
+  }
+
+  unackedCount(): number {
+    return this.#outbox.size;
+  }
+
+  accept(job: JobMessage): void {
+    const log = this.#deps.log.child({ job_id: job.job_id, lease_id: job.lease_id, attempt: job.attempt });
+    if (this.#slots.has(job.lease_id) || this.#outbox.has(job.lease_id)) {
+      log.debug("job for a lease already held; ignored");
+      return;
+    }
+    for (const old of this.#slots.values()) {
+      if (old.job.job_id === job.job_id) {
+        old.log.warn("a newer lease arrived for this job; dropping the old one");
+        old.silent = true;
+        this.#halt(old, STOP.superseded);
+      }
+    }
+    const held = [...this.#slots.values()].filter((s) => !s.silent).length;
+    if (this.#draining || held >= this.#deps.capacity + this.#deps.prefetch) {
+      const reason = this.#draining ? "agent is draining" : "agent is at capacity";
+      log.warn({ reason }, "job refused");
+      this.#final(log, { type: "release", job_id: job.job_id, lease_id: job.lease_id, reason });
+      this.#deps.metrics.jobsReleased += 1;
+      return;
+    }
+    const slot: Slot = {
+      job,
+      state: "staging",
+      abort: new AbortController(),
+      run: null,
+      acceptedAt: Date.now(),
+      runningSince: null,
+      silent: false,
+      log,
+      progress: new Throttle(this.#deps.tuning.progressIntervalMs, (m) => this.#deps.send(m)),
+      settled: Promise.resolve(),
+    };
+    this.#slots.set(job.lease_id, slot);
+    log.info({ inputs: job.inputs.length }, "job accepted");
+    slot.settled = this.#execute(slot).finally(() => {
+      slot.progress.close();
+      if (this.#slots.get(job.lease_id) === slot) this.#slots.delete(job.lease_id);
+    });
+  }
+
+  /** `cancel` from the edge: stops the job wherever it is; it then fails with code `cancelled`. */
+  cancel(ref: LeaseRef): void {
+    const slot = this.#slots.get(ref.lease_id);
+    if (!slot || slot.job.job_id !== ref.job_id) {
+      this.#deps.log.debug(ref, "cancel for a lease not held; ignored");
+      return;
+    }
+    slot.log.info({ state: slot.state }, "cancelling");
+    this.#halt(slot, STOP.cancelled);
+  }
+
+  ack(ref: LeaseRef): void {
+    this.#outbox.ack(ref);
+  }
+
+  /** After every `welcome`: results the edge may not have seen go again. */
+  connected(leaseTtlMs: number): void {
+    for (const message of this.#outbox.resend(leaseTtlMs)) this.#deps.send(message);
+  }
+
+  /** ComfyUI died: unstarted jobs go back, started ones fail retryable. */
+  comfyDied(): void {
+    for (const slot of this.#slots.values()) {
+      const reason = slot.state === "staging" || slot.state === "queued" ? STOP.released : STOP.comfyDied;
+      slot.abort.abort(reason);
+      slot.run?.abandon(reason);
+    }
+  }
+
+  /** As a crash: every job is dropped without a report (ComfyUI keeps what it has). */
+  abandonAll(): void {
+    this.#draining = true;
+    for (const slot of this.#slots.values()) {
+      slot.silent = true;
+      slot.abort.abort(STOP.shutdown);
+      slot.run?.abandon(STOP.shutdown);
+    }
+    this.#outbox.clear();
+  }
+
+  /**
+   * Stops taking jobs, hands back those ComfyUI has not started (taking them out of its
+   * queue), waits up to `graceMs` for the rest, then stops those and fails them retryable.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    await Promise.all(
+      [...this.#slots.values()].map(async (slot) => {
+        if (slot.state === "staging") this.#halt(slot, STOP.released);
+        else if (slot.state === "queued" && slot.run && (await slot.run.withdraw())) slot.log.info("withdrawn from ComfyUI's queue");
+      }),
+    );
+    const all = () => Promise.all([...this.#slots.values()].map((s) => s.settled));
+    if (await settlesWithin(all(), graceMs)) return;
+    for (const slot of this.#slots.values()) {
+      slot.log.warn({ grace_ms: graceMs }, "still running after the drain grace; stopping it");
+      this.#halt(slot, STOP.shutdown);
+    }
+    await settlesWithin(all(), this.#deps.tuning.stopWaitMs + 5_000);
+  }
+
+  /** Resolves once the edge acked every result, or after `ms`. */
+  async waitForAcks(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (this.#outbox.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  #halt(slot: Slot, reason: StopReason): void {
+    if (slot.abort.signal.aborted) return;
+    slot.abort.abort(reason);
+  }
+
+  async #execute(slot: Slot): Promise<void> {
+    const { job, log, abort } = slot;
+    const { comfy, metrics, tuning } = this.#deps;
+    try {
+      const graph = await stageInputs(comfy, job, abort.signal);
+      await this.#deps.comfyReady?.(abort.signal);
+      abort.signal.throwIfAborted();
+      const run = new PromptRun(comfy, {
+        graph,
+        signal: abort.signal,
+        timeoutMs: this.#deps.jobTimeoutMs,
+        queuedTimeoutMs: this.#deps.jobTimeoutMs * (this.#deps.capacity + this.#deps.prefetch + 1),
+        pollMs: tuning.pollMs,
+        comfyDownMs: tuning.comfyDownMs,
+        stopWaitMs: tuning.stopWaitMs,
+        log,
+        onProgress: (p) => this.#onRunProgress(slot, p),
+      });
+      slot.run = run;
+      slot.state = "queued";
+      log.debug({ prompt_id: run.promptId }, "submitting to ComfyUI");
+      const outcome = await run.outcome;
+      if (slot.runningSince !== null) metrics.busySeconds += (Date.now() - slot.runningSince) / 1000;
+      await this.#afterRun(slot, outcome);
+    } catch (e) {
+      this.#failFromError(slot, e);
+    }
+  }
+
+  async #afterRun(slot: Slot, outcome: RunOutcome): Promise<void> {
+    const { job, log, abort } = slot;
+    if (abort.signal.aborted) return this.#failFromError(slot, abort.signal.reason);
+    if (!outcome.ok) {
+      if (outcome.error.code === "released") return this.#release(slot, "withdrawn before ComfyUI started it");
+      const missing = outcome.error.code === "invalid_prompt" ? missingModels(outcome.error.details, job.models) : [];
+      if (missing.length > 0) {
+        // The graph is fine; this rig lacks a model its inventory claimed. Another rig may have it.
+        log.warn({ missing }, "ComfyUI lacks models the job needs");
+        return this.#fail(slot, true, { code: "model_missing", message: `this rig lacks ${missing.join(", ")}`, details: outcome.error.details });
+      }
+      return this.#fail(slot, outcome.retryable, outcome.error);
+    }
+    if (outcome.outputs.length === 0) {
+      return this.#fail(slot, false, { code: "no_outputs", message: "the workflow finished without writing any output file (type output)" });
+    }
+    slot.state = "uploading";
+    const total = outcome.outputs.length;
+    slot.progress.push(this.#progress(slot, { phase: "uploading", value: 0, max: total, node: null, step_name: null }));
+    const outputs = await deliverOutputs(this.#deps.comfy, outcome.outputs, job.upload, job.output_format, {
+      signal: abort.signal,
+      retries: this.#deps.tuning.uploadRetries,
+      minTimeoutMs: this.#deps.tuning.uploadMinMs,
+      onRetry: (attempt, error) => log.warn({ attempt, err: error.message }, "upload attempt failed; retrying"),
+      onFileDone: (done) => slot.progress.push(this.#progress(slot, { phase: "uploading", value: done, max: total, node: null, step_name: null })),
+    });
+    if (abort.signal.aborted) return this.#failFromError(slot, abort.signal.reason);
+    slot.progress.flush();
+    this.#deps.metrics.jobsDone += 1;
+    this.#deps.metrics.uploadedBytes += outputs.reduce((n, o) => n + o.bytes, 0);
+    log.info({ prompt_id: outcome.promptId, run_ms: outcome.runMs, outputs: outputs.length }, "job complete");
+    this.#final(log, { type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs, prompt_id: outcome.promptId, run_ms: outcome.runMs });
+  }
+
+  #onRunProgress(slot: Slot, p: RunProgress): void {
+    if (p.phase === "running" && slot.state === "queued") {
+      slot.state = "running";
+      slot.runningSince = Date.now();
+      const waited = (Date.now() - slot.acceptedAt) / 1000;
+      this.#deps.metrics.queueWait(waited);
+      slot.log.info({ queue_wait_s: waited }, "running in ComfyUI");
+    }
+    slot.progress.push(this.#progress(slot, p));
+  }
+
+  #progress(slot: Slot, p: Omit<ProgressMessage, "type" | "job_id" | "lease_id">): ProgressMessage {
+    return { type: "progress", job_id: slot.job.job_id, lease_id: slot.job.lease_id, ...p, value: Math.max(0, p.value), max: Math.max(0, p.max) };
+  }
+
+  #failFromError(slot: Slot, e: unknown): void {
+    const reason = slot.abort.signal.aborted ? (slot.abort.signal.reason as StopReason) : null;
+    if (reason && reason.code === "released") return this.#release(slot, reason.message);
+    if (reason) return this.#fail(slot, reason.retryable, { code: reason.code, message: reason.message });
+    const err = e as { code?: unknown; retryable?: unknown; message?: unknown };
+    if (typeof err?.code === "string" && typeof err.retryable === "boolean") {
+      return this.#fail(slot, err.retryable, { code: err.code, message: String(err.message ?? err.code) });
+    }
+    if (typeof err?.code === "string" && err.code.startsWith("comfyui_")) {
+      return this.#fail(slot, true, { code: err.code, message: String(err.message ?? err.code) });
+    }
+    slot.log.error({ err: e instanceof Error ? e.stack : String(e) }, "unexpected failure");
+    this.#fail(slot, true, { code: "agent_error", message: `the agent failed: ${e instanceof Error ? e.message : String(e)}` });
+  }
+
+  #fail(slot: Slot, retryable: boolean, error: JobError): void {
+    if (slot.silent) return;
+    slot.progress.flush();
+    this.#deps.metrics.failed(error.code);
+    slot.log.warn({ code: error.code, retryable, error: error.message }, "job failed");
+    const message = { ...error, message: error.message.slice(0, 4096) };
+    this.#final(slot.log, { type: "fail", job_id: slot.job.job_id, lease_id: slot.job.lease_id, retryable, error: message });
+  }
+
+  #release(slot: Slot, reason: string): void {
+    if (slot.silent) return;
+    slot.progress.close();
+    this.#deps.metrics.jobsReleased += 1;
+    slot.log.info({ reason }, "lease released");
+    this.#final(slot.log, { type: "release", job_id: slot.job.job_id, lease_id: slot.job.lease_id, reason: reason.slice(0, 256) });
+  }
+
+  #final(log: Logger, message: FinalMessage): void {
+    this.#outbox.add(message);
+    if (!this.#deps.send(message)) log.info({ type: message.type }, "edge not connected; result kept until it is");
+  }
+}
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}

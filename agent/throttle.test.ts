@@ -1,0 +1,32 @@
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { Throttle } from "./throttle.ts";
+
+beforeEach(() => vi.useFakeTimers());
+afterEach(() => vi.useRealTimers());
+
+test("sends the first value at once, coalesces a burst to its newest, and flush sends what is held", () => {
+  const sent: number[] = [];
+  const t = new Throttle<number>(100, (v) => sent.push(v));
+  t.push(1);
+  t.push(2);
+  t.push(3);
+  expect(sent).toEqual([1]);
+  vi.advanceTimersByTime(100);
+  expect(sent).toEqual([1, 3]);
+  t.push(4);
+  t.push(5);
+  t.flush();
+  expect(sent).toEqual([1, 3, 5]);
+  vi.advanceTimersByTime(1_000);
+  expect(sent).toEqual([1, 3, 5]);
+});
+
+test("close drops a held value", () => {
+  const sent: number[] = [];
+  const t = new Throttle<number>(100, (v) => sent.push(v));
+  t.push(1);
+  t.push(2);
+  t.close();
+  vi.advanceTimersByTime(1_000);
+  expect(sent).toEqual([1]);
+});

@@ -1,0 +1,50 @@
+/**
+ * Sends at most one value per `intervalMs`: the first at once, later ones coalesced so
+ * only the newest goes out when the interval has passed. `flush()` sends a held value now
+ * (so the last progress before a result is never dropped).
+ */
+export class Throttle<T> {
+  readonly #intervalMs: number;
+  readonly #send: (value: T) => void;
+  #lastSentAt = Number.NEGATIVE_INFINITY;
+  #held: { value: T } | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(intervalMs: number, send: (value: T) => void) {
+    this.#intervalMs = intervalMs;
+    this.#send = send;
+  }
+
+  push(value: T): void {
+    const wait = this.#lastSentAt + this.#intervalMs - Date.now();
+    if (wait <= 0 && this.#timer === null) {
+      this.#emit(value);
+      return;
+    }
+    this.#held = { value };
+    this.#timer ??= setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, Math.max(0, wait));
+  }
+
+  flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    const held = this.#held;
+    this.#held = null;
+    if (held) this.#emit(held.value);
+  }
+
+  /** Drops anything held. */
+  close(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#held = null;
+  }
+
+  #emit(value: T): void {
+    this.#lastSentAt = Date.now();
+    this.#send(value);
+  }
+}

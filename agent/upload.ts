@@ -1,0 +1,161 @@
+import pRetry, { AbortError } from "p-retry";
+import { z } from "zod";
+import type { UploadGrant } from "../shared/protocol.ts";
+
+/** One file to PUT: a fresh stream per attempt (a consumed stream cannot be replayed). */
+export type UploadSource = {
+  body: ReadableStream<Uint8Array>;
+  /** Exact length when known (the Content-Length to send); null makes the uploader count it. */
+  bytes: number | null;
+  contentType: string;
+};
+
+export type UploadErrorCode = "upload_rejected" | "upload_failed" | "output_too_large";
+
+/** A failed upload, as a value the job layer turns into a `fail` message. */
+export class UploadError extends Error {
+  override readonly name = "UploadError";
+  readonly code: UploadErrorCode;
+  readonly status: number | undefined;
+  /** Whether another attempt (with a fresh grant) might succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: UploadErrorCode, message: string, retryable: boolean, status?: number) {
+    super(message);
+    this.code = code;
+    this.retryable = retryable;
+    this.status = status;
+  }
+}
+
+export type UploadOptions = {
+  /** Further tries after the first on 5xx, 408, 429 and network errors. */
+  retries?: number;
+  minTimeoutMs?: number;
+  signal?: AbortSignal;
+  /** Limit on one PUT, body included. */
+  timeoutMs?: number;
+  onRetry?: (attempt: number, error: Error) => void;
+};
+
+const PutResponseSchema = z.object({ key: z.string().min(1).max(512) });
+
+export function uploadUrl(grant: UploadGrant, index: number): string {
+  const base = grant.base_url.replace(/\/+$/, "");
+  return `${base}/${index}?exp=${encodeURIComponent(String(grant.exp))}&sig=${encodeURIComponent(grant.sig)}`;
+}
+
+/**
+ * PUTs one output to the signed URL for `index`, streaming it, and returns the object
+ * key the edge answers with. Retries with jittered backoff on 5xx/network errors; a 4xx
+ * is final. `open` is called once per attempt.
+ * @throws UploadError, or whatever `open` throws when it throws an AbortError-worthy error
+ */
+export async function uploadFile(
+  grant: UploadGrant,
+  index: number,
+  open: () => Promise<UploadSource>,
+  opts: UploadOptions = {},
+): Promise<{ key: string; bytes: number }> {
+  if (index < 0 || index >= grant.max_files) {
+    throw new UploadError("upload_rejected", `output ${index + 1} exceeds the ${grant.max_files} file(s) this job may upload`, false);
+  }
+  const url = uploadUrl(grant, index);
+  return pRetry(
+    async () => {
+      let source: UploadSource;
+      try {
+        source = await open();
+      } catch (e) {
+        throw isRetryableSourceError(e) ? toError(e) : new AbortError(toError(e));
+      }
+      return putOnce(url, source, grant.max_bytes, opts);
+    },
+    {
+      retries: opts.retries ?? 5,
+      minTimeout: opts.minTimeoutMs ?? 500,
+      maxTimeout: 10_000,
+      randomize: true,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onFailedAttempt: ({ error, attemptNumber }) => opts.onRetry?.(attemptNumber, error),
+    },
+  );
+}
+
+async function putOnce(url: string, source: UploadSource, maxBytes: number, opts: UploadOptions): Promise<{ key: string; bytes: number }> {
+  let body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> = source.body;
+  let bytes = source.bytes;
+  if (bytes === null) {
+    // Without a length there is no Content-Length to send: count it (bounded by max_bytes).
+    const buffered = await readBounded(source.body, maxBytes);
+    body = buffered;
+    bytes = buffered.byteLength;
+  }
+  if (bytes > maxBytes) {
+    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+    throw new AbortError(new UploadError("output_too_large", `output is ${bytes} bytes; this job may upload at most ${maxBytes}`, false));
+  }
+  const signals = [opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 300_000)].filter((s): s is AbortSignal => s !== undefined);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "PUT",
+      body,
+      headers: { "content-type": source.contentType, "content-length": String(bytes) },
+      signal: AbortSignal.any(signals),
+      ...({ duplex: "half" } as object),
+    });
+  } catch (e) {
+    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+    if (opts.signal?.aborted) throw new AbortError(toError(opts.signal.reason));
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new UploadError("upload_failed", `upload failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`, true);
+  }
+  const text = await res.text().catch(() => "");
+  if (res.status >= 500 || res.status === 408 || res.status === 429) {
+    throw new UploadError("upload_failed", `upload answered HTTP ${res.status}: ${text.slice(0, 200)}`, true, res.status);
+  }
+  if (!res.ok) {
+    // An expired or refused signature may work on another attempt with a fresh grant; a bad body will not.
+    const retryable = res.status === 401 || res.status === 403;
+    throw new AbortError(new UploadError("upload_rejected", `upload refused with HTTP ${res.status}: ${text.slice(0, 300)}`, retryable, res.status));
+  }
+  let parsed: z.infer<typeof PutResponseSchema>;
+  try {
+    parsed = PutResponseSchema.parse(JSON.parse(text));
+  } catch {
+    throw new AbortError(new UploadError("upload_rejected", `upload answered ${res.status} without a {key}: ${text.slice(0, 200)}`, true, res.status));
+  }
+  return { key: parsed.key, bytes };
+}
+
+async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      await stream.cancel().catch(() => {});
+      throw new AbortError(new UploadError("output_too_large", `output exceeds the ${maxBytes} bytes this job may upload`, false));
+    }
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+function isRetryableSourceError(e: unknown): boolean {
+  const retryable = (e as { retryable?: unknown; code?: unknown } | null)?.retryable;
+  if (typeof retryable === "boolean") return retryable;
+  const { code, status } = (e ?? {}) as { code?: unknown; status?: unknown };
+  return code === "comfyui_unavailable" || (typeof status === "number" && status >= 500);
+}
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
