@@ -112,7 +112,8 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   if (port === 0) port = await freePort(host);
   const mf = make(port);
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  return { url, port, mf, close: () => mf.dispose() };
+  let closing: Promise<void> | undefined;
+  return { url, port, mf, close: () => (closing ??= mf.dispose()) };
 }
 
 async function freePort(host: string): Promise<number> {

@@ -52,10 +52,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const agents: Agent[] = [];
   const processes: AgentProcess[] = [];
   const comfyFor = (i: number) => opts.comfyUrl ?? sims[i % Math.max(1, sims.length)]!.url;
+  const edgeUrl = () => stack.edge.url;
 
   async function addAgent(i = agents.length, overrides: Partial<AgentConfigInput> = {}): Promise<Agent> {
     const agent = await startAgent({
-      edgeUrl: edge.url,
+      edgeUrl: edgeUrl(),
       token: opts.keys.agent,
       comfyUrl: comfyFor(i),
       name: `local-${i}`,
@@ -72,8 +73,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   function spawnAgent(i: number, extraArgs: string[] = []): AgentProcess {
     const child = spawn(
       process.execPath,
-      [join(ROOT, "agent/bin.ts"), "--edge", edge.url, "--comfyui", comfyFor(i), "--name", `proc-${i}`, ...extraArgs],
-      { env: { ...process.env, AGENT_TOKEN: opts.keys.agent, COMFY_AGENT_STATE_DIR: stateDir, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, stdio: ["ignore", "inherit", "inherit"] },
+      [join(ROOT, "agent/bin.ts"), "--edge", edgeUrl(), "--comfyui", comfyFor(i), "--name", `proc-${i}`, ...extraArgs],
+      { env: { ...process.env, AGENT_TOKEN: opts.keys.agent, AGENT_STATE_DIR: stateDir, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, stdio: ["ignore", "inherit", "inherit"] },
     );
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
     const p: AgentProcess = {
@@ -89,10 +90,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return p;
   }
 
-  if (opts.agentMode === "process") for (let i = 0; i < n; i++) spawnAgent(i);
-  else for (let i = 0; i < n; i++) await addAgent(i);
-
-  return {
+  const stack: Stack = {
     edge,
     sims,
     agents,
@@ -104,7 +102,10 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       await Promise.all(agents.map((a) => a.stop("stack closing").catch(() => a.kill())));
       await Promise.all(processes.map((p) => p.stop()));
       await Promise.all(sims.map((s) => s.close()));
-      await edge.close();
+      await stack.edge.close();
     },
   };
+  if (opts.agentMode === "process") for (let i = 0; i < n; i++) spawnAgent(i);
+  else for (let i = 0; i < n; i++) await addAgent(i);
+  return stack;
 }

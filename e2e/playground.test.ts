@@ -1,0 +1,110 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { ROOT } from "../scripts/local/edge.ts";
+import { startStack, type Stack } from "../scripts/local/stack.ts";
+import { chromiumInstalled, launchChromium } from "./playground-browser.ts";
+import { fillJob, openPlayground, pngWidth, recordProgress, seenProgress } from "./playground-page.ts";
+
+const keys = {
+  client: `ce_client_${randomBytes(12).toString("hex")}`,
+  agent: `ce_agent_${randomBytes(12).toString("hex")}`,
+  admin: `ce_admin_${randomBytes(12).toString("hex")}`,
+};
+const SCREENSHOT = join(ROOT, "test-results/playground.png");
+
+describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, local stack)", () => {
+  let stack: Stack | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ keys, agents: 1, sim: { stepMs: 40 } });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.close();
+  }, 60_000);
+
+  test("a job runs from the form to the image, with live progress, a download and a recent-jobs entry", async () => {
+    await openPlayground(page, stack!.edge.url, keys.client, "sd15_basic");
+    await fillJob(page, { prompt: "a lighthouse at dusk", steps: "10", width: "256", height: "192" });
+    await recordProgress(page);
+    await page.click("#submit");
+
+    await page.waitForSelector("#task-status[data-status=SUCCESS]", { timeout: 60_000 });
+    const seen = await seenProgress(page);
+    expect(seen.some((s) => s.status !== "SUCCESS" && s.value > 0 && s.value < 100), JSON.stringify(seen)).toBe(true);
+    expect(await page.inputValue("#api-key")).toBe(keys.client);
+
+    const taskId = (await page.textContent("#task-id"))!.trim();
+    expect(taskId).toMatch(/\S{8,}/);
+    expect((await page.textContent("#seed"))!.trim()).toMatch(/^\d+$/);
+
+    const img = page.locator("img.result-image").first();
+    await img.evaluate((el: HTMLImageElement) => el.decode());
+    expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(256);
+
+    const link = page.locator("a.download").first();
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+    expect(download.suggestedFilename()).toBe(await link.getAttribute("download"));
+    expect(pngWidth(readFileSync(await download.path()))).toBe(256);
+
+    const entry = page.locator(`#recent li[data-task-id="${taskId}"]`);
+    await expect.poll(() => entry.getAttribute("data-status"), { timeout: 10_000 }).toBe("SUCCESS");
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  test("a value out of range is reported beside its field, and the recent jobs survive a reload", async () => {
+    await page.reload();
+    // The key and the workflow come back from localStorage.
+    await page.waitForSelector("#param-prompt");
+    expect(await page.inputValue("#workflow")).toBe("sd15_basic");
+    await expect.poll(() => page.locator("#recent li").count()).toBe(1);
+
+    await fillJob(page, { prompt: "too wide", width: "5000" });
+    await page.click("#submit");
+    const widthError = page.locator('[data-param="width"] .field-error');
+    await expect.poll(() => widthError.textContent(), { timeout: 10_000 }).toMatch(/1024/);
+    expect(await page.getAttribute("#param-width", "aria-invalid")).toBe("true");
+    expect(await page.textContent('[data-param="height"] .field-error')).toBe("");
+    expect(await page.textContent("#form-error")).toMatch(/parameter problem/);
+    expect(await page.locator("#recent li").count()).toBe(1);
+
+    mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  test("when the events socket fails, the page polls the task and still shows the result", async () => {
+    const other = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await other.newPage();
+      p.setDefaultTimeout(30_000);
+      const errors: string[] = [];
+      p.on("pageerror", (e) => errors.push(String(e)));
+      await p.routeWebSocket(/\/events/, (ws) => ws.close());
+      await openPlayground(p, stack!.edge.url, keys.client, "sd15_basic");
+      await fillJob(p, { prompt: "polled", steps: "3", width: "128", height: "128" });
+      await p.click("#submit");
+      await p.waitForSelector("#task-status[data-status=SUCCESS]", { timeout: 60_000 });
+      expect(await p.textContent("#feed-note")).toMatch(/every second/);
+      const img = p.locator("img.result-image").first();
+      await img.evaluate((el: HTMLImageElement) => el.decode());
+      expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(128);
+      expect(errors).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  }, 90_000);
+});
