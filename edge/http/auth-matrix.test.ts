@@ -50,6 +50,8 @@ describe("cross-key access", () => {
     const sse = { accept: "text/event-stream" };
     expect((await call("GET", `/tasks/${body.task_id}`, "bob")).status).toBe(404);
     expect((await call("DELETE", `/tasks/${body.task_id}`, "bob")).status).toBe(404);
+    // Finished, so each feed below sends its one state and ends (no stream is left open).
+    expect((await call("DELETE", `/tasks/${body.task_id}`, "alice")).status).toBe(200);
     expect((await call("GET", `/tasks/${body.task_id}/events`, "bob", undefined, sse)).status).toBe(404);
     const own = await call("GET", `/tasks/${body.task_id}/events`, "alice", undefined, sse);
     expect(own.status).toBe(200);
@@ -62,6 +64,8 @@ describe("cross-key access", () => {
   it("an events token works only for its own task and only until it expires", async () => {
     const a = await submit({ prompt: "a" });
     const b = await submit({ prompt: "b" });
+    await call("DELETE", `/tasks/${a.body.task_id}`);
+    await call("DELETE", `/tasks/${b.body.task_id}`);
     const token = new URL(a.body.events_url).searchParams.get("token")!;
     const sse = { accept: "text/event-stream" };
     const ok = await call("GET", `/tasks/${a.body.task_id}/events?token=${token}`, "none", undefined, sse);

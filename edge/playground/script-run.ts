@@ -156,7 +156,9 @@ function renderTask(w, task) {
 
 function renderProgress(p) {
   var percent = Math.max(0, Math.min(100, Number(p.percent) || 0));
-  $("progress").value = percent;
+  // Each node reports its own steps; the bar stays at the furthest point so it never runs backwards.
+  var bar = $("progress");
+  if (percent > bar.value) bar.value = percent;
   $("progress-text").textContent = (p.step_name ? p.step_name + ": " : "") + p.current + " / " + p.total + " (" + Math.round(percent) + "%)";
 }
 

@@ -11,6 +11,7 @@ import { AgentRegistry, type AgentRecord } from "./agents.ts";
 import type { QueueCore } from "./core.ts";
 import { dispatchJob, fillAll, freeSlots } from "./dispatcher.ts";
 import { migrate } from "./migrations.ts";
+import { CapCheck } from "./cap-check.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { JobStore } from "./store.ts";
 import { Subscribers } from "./subscribers.ts";
@@ -63,6 +64,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   readonly state: DurableObjectState;
   private readonly subscribers: Subscribers;
   private readonly limiter: RateLimiter;
+  private readonly caps = new CapCheck();
+  private connectedIds: Set<string> | null = null;
   private alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -93,6 +96,26 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     } catch {
       return false;
     }
+  }
+
+  /** Agents with a welcomed socket; rebuilt from the sockets' attachments after a wake. */
+  private connected(): Set<string> {
+    if (!this.connectedIds) {
+      this.connectedIds = new Set();
+      for (const ws of this.ctx.getWebSockets("agent")) {
+        const att = ws.deserializeAttachment() as AgentAttachment | null;
+        if (att?.hello) this.connectedIds.add(att.agent_id);
+      }
+    }
+    return this.connectedIds;
+  }
+
+  isConnected(agentId: string): boolean {
+    return this.connected().has(agentId);
+  }
+
+  markConnected(agentId: string): void {
+    this.connected().add(agentId);
   }
 
   agentSockets(agentId: string): WebSocket[] {
@@ -142,10 +165,10 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     if (wait > 0) {
       return { ok: false, code: "rate_limited", message: `Too many submissions for this key (limit ${this.config.RATE_LIMIT_PER_MIN}/min); retry in ${wait} s.`, retry_after_s: wait };
     }
-    if (this.store.queuedCountFor(job.owner) >= this.config.MAX_QUEUED_PER_KEY) {
+    if (this.caps.atLimit(`owner:${job.owner}`, this.config.MAX_QUEUED_PER_KEY, () => this.store.queuedCountFor(job.owner), now)) {
       return { ok: false, code: "queue_full", message: `This key already has ${this.config.MAX_QUEUED_PER_KEY} jobs queued (the per-key cap); wait for some to start.`, retry_after_s: 10 };
     }
-    if (this.store.queueDepth() >= this.config.MAX_QUEUE_DEPTH) {
+    if (this.caps.atLimit("depth", this.config.MAX_QUEUE_DEPTH, () => this.store.queueDepth(), now)) {
       return { ok: false, code: "queue_full", message: `The ${job.pool} queue is full (${this.config.MAX_QUEUE_DEPTH} jobs); retry later.`, retry_after_s: 30 };
     }
     const { job: stored, newModelSet } = this.store.insert(job, this.config.MAX_ATTEMPTS, now);
@@ -186,7 +209,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       name: a.name,
       version: a.version,
       pool,
-      connected: this.agentSockets(a.agent_id).length > 0,
+      connected: this.isConnected(a.agent_id),
       accepting: a.accepting,
       capacity: a.capacity,
       prefetch: a.prefetch,
@@ -200,7 +223,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   }
 
   metrics(pool: string): QueueMetrics {
-    const connected = this.agents.list().filter((a) => this.agentSockets(a.agent_id).length > 0);
+    const connected = this.agents.list().filter((a) => this.isConnected(a.agent_id));
     return {
       pool,
       jobs_by_state: this.store.countsByState(),
@@ -280,6 +303,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   /** A socket went away. Its leases stay until they expire: the agent may be back in a moment. */
   private onAgentGone(agentId: string, ws: WebSocket): void {
     const others = this.ctx.getWebSockets(`agent:${agentId}`).filter((s) => s !== ws);
+    if (!others.some((s) => (s.deserializeAttachment() as AgentAttachment | null)?.hello)) this.connected().delete(agentId);
     if (others.length === 0 && this.store.heldCount(agentId) === 0) this.agents.remove(agentId);
   }
 
@@ -301,7 +325,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   /** Agents whose socket is gone and who hold nothing are forgotten. */
   private forgetSilentAgents(): void {
     for (const a of this.agents.list()) {
-      if (this.ctx.getWebSockets(`agent:${a.agent_id}`).length === 0 && this.store.heldCount(a.agent_id) === 0) this.agents.remove(a.agent_id);
+      if (!this.isConnected(a.agent_id) && this.ctx.getWebSockets(`agent:${a.agent_id}`).length === 0 && this.store.heldCount(a.agent_id) === 0) this.agents.remove(a.agent_id);
     }
   }
 
@@ -334,7 +358,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   /** Why a queued job waits, and where it stands. */
   private queueInfo(job: Job): { position: number; waiting_for: string | null } {
     const position = this.store.positionOf(job);
-    const live = this.agents.list().filter((a) => a.accepting && this.agentSockets(a.agent_id).length > 0);
+    const live = this.agents.list().filter((a) => a.accepting && this.isConnected(a.agent_id));
     if (live.length === 0) return { position, waiting_for: `an agent to connect to pool "${job.pool}"` };
     const gaps = live.map((a) => missingModels(a.inventory, job.models));
     if (gaps.every((g) => g.length > 0)) {

@@ -67,6 +67,7 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
   }
   q.agents.register(msg, q.now());
   ws.serializeAttachment({ ...att, hello: true } satisfies AgentAttachment);
+  q.markConnected(att.agent_id);
   q.send(ws, {
     type: "welcome",
     protocol: PROTOCOL_VERSION,

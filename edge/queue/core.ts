@@ -15,6 +15,8 @@ export interface QueueCore {
   /** Sends one frame; false when the socket is gone. */
   send(ws: WebSocket, msg: EdgeMessage): boolean;
   agentSockets(agentId: string): WebSocket[];
+  isConnected(agentId: string): boolean;
+  markConnected(agentId: string): void;
   /** A job changed state: tell its subscribers, and on a terminal state start its webhook and cleanup. */
   notify(job: Job): void;
   notifyProgress(job: Job): void;

@@ -16,7 +16,7 @@ export function freeSlots(q: QueueCore, agent: AgentRecord): number {
 }
 
 function available(q: QueueCore): AgentRecord[] {
-  return q.agents.list().filter((a) => a.accepting && q.agentSockets(a.agent_id).length > 0);
+  return q.agents.list().filter((a) => a.accepting && q.isConnected(a.agent_id));
 }
 
 /** Leases `job` to `agent` and pushes it down the agent's socket; a failed send hands it straight back. */
@@ -80,7 +80,7 @@ export async function dispatchJob(q: QueueCore, job: Job): Promise<boolean> {
 /** Fills an agent's free slots from the queue, best job first. */
 export async function fillAgent(q: QueueCore, agentId: string): Promise<number> {
   const agent = q.agents.get(agentId);
-  if (!agent || !agent.accepting || q.agentSockets(agentId).length === 0) return 0;
+  if (!agent || !agent.accepting || !q.isConnected(agentId)) return 0;
   let sent = 0;
   while (freeSlots(q, agent) > 0) {
     const job = q.store.nextFor(q.agents.runnableSigs(agent, () => q.store.modelSets()));

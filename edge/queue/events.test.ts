@@ -36,7 +36,7 @@ async function agentWithJob(taskId: string) {
 
 describe("GET /tasks/{id}/events", () => {
   it("pushes the current state first, then progress and every change, ending with the result and a normal close", async () => {
-    const { body } = await submit({ prompt: "watched" });
+    const { body } = await submit({ prompt: "watched" }, "alice", { priority: 100 });
     const feed = await watch(body.events_url);
     const { a, job } = await agentWithJob(body.task_id);
     for (let v = 1; v <= 3; v++) a.send({ type: "progress", job_id: job.job_id, lease_id: job.lease_id, phase: "running", value: v, max: 3, step_name: "KSampler" });
@@ -54,7 +54,7 @@ describe("GET /tasks/{id}/events", () => {
   });
 
   it("gives a late subscriber the final state at once and closes", async () => {
-    const { body } = await submit({ prompt: "late" });
+    const { body } = await submit({ prompt: "late" }, "alice", { priority: 100 });
     const { a, job } = await agentWithJob(body.task_id);
     a.send({ type: "fail", job_id: job.job_id, lease_id: job.lease_id, retryable: false, error: { code: "execution_error", message: "boom" } });
     await a.next("ack");
@@ -66,7 +66,7 @@ describe("GET /tasks/{id}/events", () => {
   });
 
   it("serves the same feed as Server-Sent Events", async () => {
-    const { body } = await submit({ prompt: "sse" });
+    const { body } = await submit({ prompt: "sse" }, "alice", { priority: 100 });
     const res = await SELF.fetch(body.status_url + "/events", { headers: { accept: "text/event-stream", authorization: `Bearer ${TEST_KEYS.alice}` } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("text/event-stream");
@@ -81,7 +81,7 @@ describe("GET /tasks/{id}/events", () => {
   });
 
   it("asks for a WebSocket or SSE on a plain GET", async () => {
-    const { body } = await submit({ prompt: "plain" });
+    const { body } = await submit({ prompt: "plain" }, "alice", { priority: 100 });
     const res = await SELF.fetch(body.events_url);
     expect(res.status).toBe(400);
   });

@@ -28,7 +28,7 @@ describe("the queue survives eviction (state in SQLite and socket attachments)",
       a.send({ type: "fail", job_id: j.job_id, lease_id: j.lease_id, retryable: false, error: { code: "test", message: "cleared" } });
     }
     await evictDurableObject(queueFor(env, "default"));
-    const { body } = await submit({ prompt: "after eviction" });
+    const { body } = await submit({ prompt: "after eviction" }, "alice", { priority: 100 });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
     a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [] });
     await a.next("ack");
@@ -42,7 +42,7 @@ describe("retention", () => {
     const a = await TestAgent.connect();
     a.hello({ capacity: 8 });
     await a.next("welcome");
-    const { body } = await submit({ prompt: "short-lived" });
+    const { body } = await submit({ prompt: "short-lived" }, "alice", { priority: 100 });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
     const key = `out/${job.job_id}/${job.lease_id}/0`;
     await env.FILES.put(key, new Uint8Array([1, 2, 3]), { httpMetadata: { contentType: "image/png" } });
@@ -72,7 +72,7 @@ describe("retention", () => {
     const a = await TestAgent.connect();
     a.hello({ capacity: 8 });
     await a.next("welcome");
-    const { body } = await submit({ prompt: "expiring" });
+    const { body } = await submit({ prompt: "expiring" }, "alice", { priority: 100 });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
     a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key: `out/${job.job_id}/${job.lease_id}/0`, content_type: "image/png", bytes: 1, filename: "a.png", node_id: "9" }] });
     await a.next("ack");

@@ -27,6 +27,7 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 export class JobStore {
   private readonly sql: SqlStorage;
   private readonly storage: DurableObjectStorage;
+  private readonly held = new Map<string, number>();
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
@@ -109,8 +110,14 @@ export class JobStore {
     return this.sql.exec<Row>(`SELECT * FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).toArray().map(toJob);
   }
 
+  /** Leases an agent holds; cached per agent and dropped whenever one of its jobs changes state. */
   heldCount(agentId: string): number {
-    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).one().n;
+    let n = this.held.get(agentId);
+    if (n === undefined) {
+      n = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).one().n;
+      this.held.set(agentId, n);
+    }
+    return n;
   }
 
   activeCount(): number {
@@ -121,7 +128,11 @@ export class JobStore {
 
   private update(id: string, set: string, where: string, ...args: SqlStorageValue[]): Job | null {
     const cursor = this.sql.exec(`UPDATE jobs SET ${set} WHERE id = ? AND ${where}`, ...args);
-    return cursor.rowsWritten > 0 ? this.get(id) : null;
+    if (cursor.rowsWritten === 0) return null;
+    const job = this.get(id);
+    // agent_id names the job's holder (or last holder), so its lease count may have changed.
+    if (job?.agent_id) this.held.delete(job.agent_id);
+    return job;
   }
 
   lease(id: string, agentId: string, leaseId: string, expires: number): Job | null {
@@ -167,7 +178,7 @@ export class JobStore {
       if (retryable && job.attempts < job.max_attempts) {
         return this.update(
           id,
-          `state = 'queued', lease_id = NULL, lease_expires = NULL, agent_id = NULL, progress = NULL, error = ?, enqueued_at = ?`,
+          `state = 'queued', lease_id = NULL, lease_expires = NULL, progress = NULL, error = ?, enqueued_at = ?`,
           `lease_id = ?`,
           JSON.stringify(error), now, id, leaseId,
         );
@@ -180,7 +191,7 @@ export class JobStore {
   release(id: string, leaseId: string, now: number): Job | null {
     return this.update(
       id,
-      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_id = NULL, lease_expires = NULL, agent_id = NULL, progress = NULL, enqueued_at = ?`,
+      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_id = NULL, lease_expires = NULL, progress = NULL, enqueued_at = ?`,
       `lease_id = ? AND state IN ('leased', 'running')`,
       now, id, leaseId,
     );

@@ -5,6 +5,7 @@ import { TERMINAL_STATES } from "./types.ts";
 import { progressView, taskView } from "./views.ts";
 
 const encoder = new TextEncoder();
+const SSE_KEEPALIVE_MS = 15_000;
 
 /**
  * Watchers of one task: hibernatable WebSockets tagged `task:<id>` and, for SSE, open
@@ -74,7 +75,17 @@ export class Subscribers {
       let set = this.sse.get(job.id);
       if (!set) this.sse.set(job.id, (set = new Set()));
       set.add(writer);
-      writer.closed.catch(() => undefined).finally(() => set.delete(writer));
+      // A comment line now and then keeps proxies from closing an idle stream, and shows us a gone client.
+      const keepAlive = setInterval(() => {
+        writer.write(encoder.encode(": keep-alive\n\n")).catch(() => {
+          set.delete(writer);
+          clearInterval(keepAlive);
+        });
+      }, SSE_KEEPALIVE_MS);
+      writer.closed.catch(() => undefined).finally(() => {
+        clearInterval(keepAlive);
+        set.delete(writer);
+      });
     }
     return new Response(readable, {
       headers: { "content-type": "text/event-stream", "cache-control": "no-cache", "x-accel-buffering": "no" },
