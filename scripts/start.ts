@@ -50,5 +50,8 @@ async function shutdown(signal: string) {
   console.log("stopped");
   process.exit(0);
 }
-process.on("SIGINT", () => void shutdown("SIGINT"));
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
+// Miniflare installs exit-on-signal hooks; ours must run instead, so the agent drains first.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.removeAllListeners(signal);
+  process.on(signal, () => void shutdown(signal));
+}
