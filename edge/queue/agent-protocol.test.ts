@@ -230,6 +230,21 @@ describe("dispatch and the lease lifecycle", () => {
     expect(text.status).toBe(415);
   });
 
+  it("keeps pools apart: an agent in another pool gets none of the default pool's jobs", async () => {
+    const other = await agent({ pool: "xl" });
+    other.hello({ pool: "xl", capacity: 4 });
+    await other.next("welcome");
+    const { body } = await submit({ prompt: "default pool" }, "alice", { priority: 100 });
+    expect(body.task_id.endsWith(".default")).toBe(true);
+    await expect(other.next("job", 500)).rejects.toThrow(/no job/);
+    const listed = (await (await call("GET", "/agents?pool=xl", "admin")).json()) as Json;
+    expect(listed.agents.map((x: Json) => x.agent_id)).toEqual([other.id]);
+    expect(listed.agents[0].pool).toBe("xl");
+    const hello = await agent({ pool: "xl" });
+    hello.hello({ pool: "default" });
+    expect((await hello.next("error")).message).toContain("must match the connect URL");
+  });
+
   it("lists agents and serves Prometheus metrics to admins", async () => {
     const a = await agent();
     a.hello();
