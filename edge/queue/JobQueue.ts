@@ -222,6 +222,13 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     }));
   }
 
+  /** Asks a connected agent to drain: it takes no new jobs, finishes or hands back the rest, and exits. */
+  drainAgent(agentId: string, reason: string): boolean {
+    if (!this.isConnected(agentId)) return false;
+    this.agents.setAccepting(agentId, false);
+    return this.agentSockets(agentId).some((ws) => this.send(ws, { type: "drain", reason }));
+  }
+
   metrics(pool: string): QueueMetrics {
     const connected = this.agents.list().filter((a) => this.isConnected(a.agent_id));
     return {

@@ -245,6 +245,18 @@ describe("dispatch and the lease lifecycle", () => {
     expect((await hello.next("error")).message).toContain("must match the connect URL");
   });
 
+  it("lets an admin drain an agent: it gets `drain` and no more jobs", async () => {
+    const a = await agent();
+    a.hello({ capacity: 4 });
+    await a.next("welcome");
+    const res = await call("POST", `/agents/${a.id}/drain`, "admin");
+    expect(res.status).toBe(202);
+    expect((await a.next("drain")).reason).toContain("admin");
+    await submit({ prompt: "not for a draining agent" }, "alice", { priority: 100 });
+    await expect(a.next("job", 500)).rejects.toThrow(/no job/);
+    expect((await call("POST", "/agents/nobody/drain", "admin")).status).toBe(404);
+  });
+
   it("lists agents and serves Prometheus metrics to admins", async () => {
     const a = await agent();
     a.hello();

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { defineRoutes } from "../http/route.ts";
 import { catalog, POOLS } from "../catalog.ts";
 import { queueFor } from "../queue/stub.ts";
@@ -29,6 +30,19 @@ export const opsRoutes = defineRoutes([
     handler: async (c) => {
       const lists = await Promise.all(poolsOf(c.req.query("pool")).map((p) => queueFor(c.env, p).listAgents(p)));
       return c.json({ agents: lists.flat() });
+    },
+  },
+  {
+    method: "POST", path: "/agents/:id/drain", auth: ["admin"], tag: "ops", query: { pool: "the agent's pool (default: default)" },
+    summary: "Drain one agent: it stops taking jobs, finishes or hands back what it holds, then exits.",
+    responses: { 202: { description: "Drain sent", schema: z.object({ agent_id: z.string(), draining: z.literal(true) }) }, 404: { description: "No such connected agent", schema: ErrorBodySchema } },
+    handler: async (c) => {
+      const id = c.req.param("id")!;
+      const pool = c.req.query("pool") ?? "default";
+      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
+      const ok = await queueFor(c.env, pool).drainAgent(id, `requested by admin ${c.get("principal").name}`);
+      if (!ok) throw new ApiError("not_found", `No agent ${id} is connected to pool ${pool}.`);
+      return c.json({ agent_id: id, draining: true as const }, 202);
     },
   },
   {
