@@ -5,8 +5,7 @@ import { join, resolve } from "node:path";
 import { afterEach, expect, test } from "vitest";
 import { startSim } from "../sim/server.ts";
 import { EXIT_CODES } from "./cli-error.ts";
-import { startEdgePeer } from "./testing/edge-peer.ts";
-import { CHECKPOINT } from "./testing/graphs.ts";
+import { startEdgeUnderTest } from "./testing/real-edge.ts";
 import { until } from "./testing/until.ts";
 
 const BIN = resolve(import.meta.dirname, "bin.ts");
@@ -40,18 +39,21 @@ test("--help prints usage and exits 0; a missing token exits with the config cod
   expect(await bad.exited).toBe(EXIT_CODES.usage);
 });
 
-test("SIGTERM drains: the agent pauses, closes and exits 0, logging JSON lines", async () => {
-  const sim = await startSim({ port: 0, stepMs: 2, inventory: { checkpoints: [CHECKPOINT] } });
+test("SIGTERM drains: the agent pauses, fails its running job retryable after the grace, closes and exits 0, logging JSON lines", async () => {
+  const edge = await startEdgeUnderTest();
+  cleanups.push(() => edge.close());
+  const sim = await startSim({ port: 0, stepMs: 2, faults: { hangRate: 1, seed: 1 } });
   cleanups.push(() => sim.close());
-  const edge = await startEdgePeer({ token: "tok" });
-  cleanups.push(edge.close);
   const state = await mkdtemp(join(tmpdir(), "agent-bin-"));
   cleanups.push(() => rm(state, { recursive: true, force: true }));
-  const agent = runBin(["--name", "bin-test", "--state-dir", state], { EDGE_URL: edge.url, AGENT_TOKEN: "tok", COMFYUI_URL: sim.url });
-  await until("hello", () => edge.hellos.length === 1);
+  const agent = runBin(["--name", "bin-test", "--state-dir", state, "--grace", "200ms"], { EDGE_URL: edge.edge.url, AGENT_TOKEN: edge.keys.agent, COMFYUI_URL: sim.url });
+  const id = await edge.submit();
+  await edge.waitFor(id, (t) => t.status === "PROGRESS", "running on the spawned agent");
   agent.child.kill("SIGTERM");
   expect(await agent.exited).toBe(0);
-  expect(edge.of("pause")).toHaveLength(1);
+  // Paused first, the agent was not offered the job again after failing it.
+  expect(await edge.task(id)).toMatchObject({ state: "queued", attempts: 1, error: { code: "agent_shutdown" } });
+  await until("the edge forgot the agent", async () => !(await edge.agents()).some((a) => a.name === "bin-test"));
   const lines = agent.out().trim().split("\n").map((l) => JSON.parse(l) as { msg: string; level: string });
-  expect(lines.map((l) => l.msg)).toContain("stopped");
+  expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["draining", "stopped"]));
 });

@@ -236,7 +236,8 @@ export class JobSlots {
       if (missing.length > 0) {
         // The graph is fine; this rig lacks a model its inventory claimed. Another rig may have it.
         log.warn({ missing }, "ComfyUI lacks models the job needs");
-        return this.#fail(slot, true, { code: "model_missing", message: `this rig lacks ${missing.join(", ")}`, details: outcome.error.details });
+        const details = typeof outcome.error.details === "object" && outcome.error.details !== null ? outcome.error.details : {};
+        return this.#fail(slot, true, { code: "model_missing", message: `this rig lacks ${missing.join(", ")}`, details: { ...details, missing_models: missing } });
       }
       return this.#fail(slot, outcome.retryable, outcome.error);
     }

@@ -1,6 +1,7 @@
 import pRetry, { AbortError } from "p-retry";
 import { z } from "zod";
 import type { UploadGrant } from "../shared/protocol.ts";
+import { putStream } from "./http-put.ts";
 
 /** One file to PUT: a fresh stream per attempt (a consumed stream cannot be replayed). */
 export type UploadSource = {
@@ -96,26 +97,21 @@ async function putOnce(url: string, source: UploadSource, maxBytes: number, opts
     throw new AbortError(new UploadError("output_too_large", `output is ${bytes} bytes; this job may upload at most ${maxBytes}`, false));
   }
   const signals = [opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 300_000)].filter((s): s is AbortSignal => s !== undefined);
-  let res: Response;
+  let res: { status: number; text: string };
   try {
-    res = await fetch(url, {
-      method: "PUT",
-      body,
-      headers: { "content-type": source.contentType, "content-length": String(bytes) },
-      signal: AbortSignal.any(signals),
-      ...({ duplex: "half" } as object),
-    });
+    res = await putStream(url, body, { "content-type": source.contentType, "content-length": String(bytes) }, AbortSignal.any(signals));
   } catch (e) {
     if (body instanceof ReadableStream) await body.cancel().catch(() => {});
     if (opts.signal?.aborted) throw new AbortError(toError(opts.signal.reason));
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new UploadError("upload_failed", `upload failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`, true);
+    const cause = (e as { cause?: { code?: string; message?: string }; code?: string }).cause ?? (e as { code?: string });
+    throw new UploadError("upload_failed", `upload failed: ${cause?.code ?? (e as Error).message}`, true);
   }
-  const text = await res.text().catch(() => "");
+  const text = res.text;
+  const ok = res.status >= 200 && res.status < 300;
   if (res.status >= 500 || res.status === 408 || res.status === 429) {
     throw new UploadError("upload_failed", `upload answered HTTP ${res.status}: ${text.slice(0, 200)}`, true, res.status);
   }
-  if (!res.ok) {
+  if (!ok) {
     // An expired or refused signature may work on another attempt with a fresh grant; a bad body will not.
     const retryable = res.status === 401 || res.status === 403;
     throw new AbortError(new UploadError("upload_rejected", `upload refused with HTTP ${res.status}: ${text.slice(0, 300)}`, retryable, res.status));

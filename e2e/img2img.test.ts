@@ -19,7 +19,7 @@ describe("image inputs (img2img)", () => {
   afterAll(async () => stack?.close());
 
   const upload = (bytes: Buffer, key = stack.keys.client) =>
-    fetch(`${stack.edge.url}/v1/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "image/png" }, body: bytes });
+    fetch(`${stack.edge.url}/v1/uploads`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "image/png" }, body: new Uint8Array(bytes) });
 
   it("uploads an image, runs sd15_img2img on it, and the agent hands it to ComfyUI", async () => {
     const res = await upload(png(192, 128));

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ROOT } from "../scripts/local/edge.ts";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
 import { chromiumInstalled, launchChromium } from "./playground-browser.ts";
 import { fillJob, openPlayground, pngWidth, recordProgress, seenProgress } from "./playground-page.ts";
@@ -13,6 +14,9 @@ const keys = {
   agent: `ce_agent_${randomBytes(12).toString("hex")}`,
   admin: `ce_admin_${randomBytes(12).toString("hex")}`,
 };
+// Not imported from scripts/local/edge.ts: loading Miniflare before stack.ts (and so before the
+// agent) made the agent's output uploads fail with undici's "invalid content-length header".
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SCREENSHOT = join(ROOT, "test-results/playground.png");
 
 describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, local stack)", () => {
@@ -71,6 +75,9 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     await page.waitForSelector("#param-prompt");
     expect(await page.inputValue("#workflow")).toBe("sd15_basic");
     await expect.poll(() => page.locator("#recent li").count()).toBe(1);
+    // The newest job is shown again, with fresh links.
+    await page.waitForSelector("#task-status[data-status=SUCCESS]");
+    await page.locator("img.result-image").first().evaluate((el: HTMLImageElement) => el.decode());
 
     await fillJob(page, { prompt: "too wide", width: "5000" });
     await page.click("#submit");
@@ -82,9 +89,29 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     expect(await page.locator("#recent li").count()).toBe(1);
 
     mkdirSync(join(ROOT, "test-results"), { recursive: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  test("an image parameter gets a file picker that uploads first (img2img)", async () => {
+    const input = new PNG({ width: 96, height: 64 });
+    input.data.fill(180);
+    await page.getByLabel("Workflow", { exact: true }).selectOption("sd15_img2img");
+    await page.waitForSelector("#param-input_image[type=file]");
+    await page.setInputFiles("#param-input_image", { name: "input.png", mimeType: "image/png", buffer: PNG.sync.write(input) });
+    await fillJob(page, { prompt: "repaint it", steps: "3" });
+    const uploaded = page.waitForResponse((r) => r.url().endsWith("/v1/uploads") && r.request().method() === "POST");
+    await page.click("#submit");
+    expect((await uploaded).status()).toBe(201);
+    await page.waitForSelector("#task-status[data-status=SUCCESS]", { timeout: 60_000 });
+    const img = page.locator("img.result-image").first();
+    await img.evaluate((el: HTMLImageElement) => el.decode());
+    // The stand-in renders img2img at the input image's size.
+    expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(96);
+    expect(await page.locator("#recent li").count()).toBe(2);
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 
   test("when the events socket fails, the page polls the task and still shows the result", async () => {
     const other = await browser!.newContext({ viewport: { width: 1280, height: 900 } });

@@ -37,19 +37,21 @@ describe("end to end: one agent, one sim", () => {
     expect(done.timings.run_ms).not.toBeNull();
   });
 
-  it("turns a ComfyUI validation error into FAILURE carrying the node error", async () => {
-    // The rig loses a model after the agent announced it: ComfyUI's /prompt answers 400.
+  it("routes around a model the rig lost: ComfyUI's validation error → model_missing, and the job waits for a rig that has it", async () => {
+    // The rig loses a model after the agent announced it: ComfyUI's /prompt answers 400 value_not_in_list.
     const sim = stack.sims[0]!;
     const { task_id } = await api.submit({ prompt: "needs a lora", lora: "add_detail.safetensors" });
-    const before = await api.waitFor(task_id);
-    expect(before.status).toBe("SUCCESS");
+    expect((await api.waitFor(task_id)).status).toBe("SUCCESS");
     sim.removeModel("add_detail.safetensors");
     const { task_id: second } = await api.submit({ prompt: "needs a lora again", lora: "add_detail.safetensors" });
-    const failed = await api.waitFor(second);
-    expect(failed.status).toBe("FAILURE");
-    expect(failed.attempts).toBe(1);
-    expect(failed.error!.code).toBe("invalid_prompt");
-    expect(JSON.stringify(failed.error!.details)).toContain("value_not_in_list");
+    const waiting = await api.waitFor(second, (t) => t.error?.code === "model_missing" && t.state === "queued");
+    expect(waiting.attempts).toBe(1);
+    expect(JSON.stringify(waiting.error!.details)).toContain("value_not_in_list");
+    expect(waiting.queue!.waiting_for).toContain("add_detail.safetensors");
+    expect((await api.cancel(second)).status).toBe(200);
+    // Jobs that do not need the lost model still run on this rig.
+    const plain = await api.submit({ prompt: "no lora", steps: 2 });
+    expect((await api.waitFor(plain.task_id)).status).toBe("SUCCESS");
   });
 
   it("retries after a ComfyUI crash and succeeds", async () => {

@@ -127,7 +127,11 @@ export function outcomeFromHistory(
   return failure(promptId, false, { code: "execution_error", message: "ComfyUI recorded the prompt as failed without details" });
 }
 
-/** Models the job names that ComfyUI refused as `value_not_in_list` in a 400's node_errors. */
+/**
+ * Models the job names that ComfyUI refused as `value_not_in_list` in a 400's node_errors.
+ * The edge names models `folder/name` (`loras/add_detail.safetensors`); ComfyUI's error
+ * carries the bare value the node received (`add_detail.safetensors`).
+ */
 export function missingModels(details: unknown, models: readonly string[]): string[] {
   const nodeErrors = (details as { node_errors?: unknown } | null)?.node_errors;
   if (typeof nodeErrors !== "object" || nodeErrors === null || models.length === 0) return [];
@@ -137,7 +141,8 @@ export function missingModels(details: unknown, models: readonly string[]): stri
     if (!Array.isArray(errors)) continue;
     for (const e of errors as { type?: unknown; extra_info?: { received_value?: unknown } }[]) {
       const value = e?.extra_info?.received_value;
-      if (e?.type === "value_not_in_list" && typeof value === "string" && models.includes(value)) missing.add(value);
+      if (e?.type !== "value_not_in_list" || typeof value !== "string") continue;
+      for (const m of models) if (m === value || m.endsWith(`/${value}`)) missing.add(m);
     }
   }
   return [...missing];

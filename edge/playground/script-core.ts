@@ -134,6 +134,10 @@ function init() {
   setupRecent();
   setupForm();
   setupRun();
-  if (apiKey()) loadCatalog();
+  if (!apiKey()) return;
+  loadCatalog();
+  // Pick up where this browser left off: the newest job, with fresh download links.
+  var last = recentJobs()[0];
+  if (last) showTask(last.task_id);
 }
 `;

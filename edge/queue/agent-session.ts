@@ -85,15 +85,26 @@ function refuse(q: QueueCore, ws: WebSocket, jobId: string, leaseId: string, wha
   q.send(ws, { type: "cancel", job_id: jobId, lease_id: leaseId });
 }
 
-/** A report for a job that was cancelled while the agent ran it: acknowledged, never applied. */
-function wasCancelled(q: QueueCore, jobId: string, leaseId: string): boolean {
+/**
+ * A report for a lease that is already settled: the job was cancelled while the agent ran it,
+ * or this is a resend of a report whose ack was lost. Acknowledged, never applied again.
+ */
+function alreadySettled(q: QueueCore, jobId: string, leaseId: string): boolean {
   const job = q.store.get(jobId);
-  return job?.state === "cancelled" && job.lease_id === leaseId;
+  return job !== null && job.lease_id === leaseId && job.state !== "leased" && job.state !== "running";
 }
 
 async function afterFreedSlot(q: QueueCore, att: AgentAttachment, requeued: Job | null): Promise<void> {
   if (requeued?.state === "queued") await dispatchJob(q, requeued);
   await fillAgent(q, att.agent_id);
+}
+
+/** ComfyUI refused models this agent announced: stop routing them here until its next hello. */
+function forgetMissingModels(q: QueueCore, agentId: string, details: unknown): void {
+  const missing = (details as { missing_models?: unknown } | null)?.missing_models;
+  if (!Array.isArray(missing)) return;
+  const names = missing.filter((m): m is string => typeof m === "string").map((m) => m.slice(m.lastIndexOf("/") + 1));
+  if (names.length) q.agents.forgetModels(agentId, names);
 }
 
 async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Exclude<AgentMessage, { type: "hello" }>): Promise<void> {
@@ -105,6 +116,8 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
         if (!q.store.renew(l.job_id, l.lease_id, expires)) refuse(q, ws, l.job_id, l.lease_id, "heartbeat");
       }
       if (msg.leases.length) q.armAlarm(expires);
+      // A periodic catch-up: an agent with room gets queued work even if no event offered it.
+      await fillAgent(q, att.agent_id);
       return;
     }
     case "progress": {
@@ -126,7 +139,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       }
       const job = q.store.complete(msg.job_id, msg.lease_id, msg.outputs, now, q.config.RETENTION_DAYS * 86_400_000);
       if (!job) {
-        if (wasCancelled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
+        if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "complete");
         return;
       }
@@ -135,9 +148,10 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       return afterFreedSlot(q, att, null);
     }
     case "fail": {
+      if (msg.error.code === "model_missing") forgetMissingModels(q, att.agent_id, msg.error.details);
       const job = q.store.fail(msg.job_id, msg.lease_id, msg.error, msg.retryable, now, q.config.RETENTION_DAYS * 86_400_000);
       if (!job) {
-        if (wasCancelled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "fail", job_id: msg.job_id, lease_id: msg.lease_id });
+        if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "fail", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "fail");
         return;
       }
@@ -149,13 +163,16 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
     case "release": {
       const job = q.store.release(msg.job_id, msg.lease_id, now);
       if (!job) {
-        if (wasCancelled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "release", job_id: msg.job_id, lease_id: msg.lease_id });
+        if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "release", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "release");
         return;
       }
       q.send(ws, { type: "ack", of: "release", job_id: msg.job_id, lease_id: msg.lease_id });
       q.notify(job);
-      return afterFreedSlot(q, att, job);
+      // Not back to the agent that just handed it back (it may be busier than the edge knows):
+      // other agents may take it now; this one is refilled at its next report or heartbeat.
+      await dispatchJob(q, job, att.agent_id);
+      return;
     }
     case "pause": {
       q.agents.setAccepting(att.agent_id, false);

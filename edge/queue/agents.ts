@@ -111,6 +111,16 @@ export class AgentRegistry {
     this.sql.exec(`UPDATE agents SET last_model = ? WHERE agent_id = ?`, model, id);
   }
 
+  /** Drops model files from an agent's inventory (ComfyUI said it lacks them); its next hello restores the truth. */
+  forgetModels(id: string, names: string[]): void {
+    const rec = this.get(id);
+    if (!rec) return;
+    const gone = new Set(names);
+    for (const folder of Object.keys(rec.inventory)) rec.inventory[folder] = rec.inventory[folder]!.filter((n) => !gone.has(n));
+    this.sql.exec(`UPDATE agents SET inventory = ? WHERE agent_id = ?`, JSON.stringify(rec.inventory), id);
+    this.runnable.delete(id);
+  }
+
   remove(id: string): void {
     this.all().delete(id);
     this.runnable.delete(id);

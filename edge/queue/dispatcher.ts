@@ -64,9 +64,10 @@ async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: num
 }
 
 /** A new (or re-queued) job goes at once to the best idle agent that can run it, if any. */
-export async function dispatchJob(q: QueueCore, job: Job): Promise<boolean> {
+export async function dispatchJob(q: QueueCore, job: Job, exclude?: string): Promise<boolean> {
   const warm = primaryModel(job);
   const candidates = available(q)
+    .filter((a) => a.agent_id !== exclude)
     .map((a) => ({ a, free: freeSlots(q, a), held: q.store.heldCount(a.agent_id) }))
     .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, () => q.store.modelSets()).includes(job.models_sig))
     // Idle agents first (a prefetch slot on a busy one is the last resort), then the one with the model warm.

@@ -178,7 +178,7 @@ export class JobStore {
       if (retryable && job.attempts < job.max_attempts) {
         return this.update(
           id,
-          `state = 'queued', lease_id = NULL, lease_expires = NULL, progress = NULL, error = ?, enqueued_at = ?`,
+          `state = 'queued', lease_expires = NULL, progress = NULL, error = ?, enqueued_at = ?`,
           `lease_id = ?`,
           JSON.stringify(error), now, id, leaseId,
         );
@@ -191,7 +191,7 @@ export class JobStore {
   release(id: string, leaseId: string, now: number): Job | null {
     return this.update(
       id,
-      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_id = NULL, lease_expires = NULL, progress = NULL, enqueued_at = ?`,
+      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_expires = NULL, progress = NULL, enqueued_at = ?`,
       `lease_id = ? AND state IN ('leased', 'running')`,
       now, id, leaseId,
     );

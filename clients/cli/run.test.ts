@@ -1,0 +1,117 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Stack } from "../../scripts/local/stack.ts";
+import { ComfyEdgeClient } from "../sdk/client.ts";
+import { decodePng, gradientPng } from "../testing/png.ts";
+import { CLI_BIN, cli, start } from "../testing/spawn.ts";
+import { startClientStack } from "../testing/stack.ts";
+
+// Edge + sim + agent: `comfy-gen run` end to end, in a pipe and in a real terminal (pty).
+let stack: Stack;
+let env: Record<string, string>;
+let sdk: ComfyEdgeClient;
+let dir: string;
+
+beforeAll(async () => {
+  stack = await startClientStack();
+  env = { COMFY_EDGE_URL: stack.edge.url, COMFY_EDGE_API_KEY: stack.keys.client };
+  sdk = new ComfyEdgeClient({ url: stack.edge.url, apiKey: stack.keys.client });
+  dir = await mkdtemp(join(tmpdir(), "comfy-cli-"));
+});
+afterAll(async () => {
+  await stack?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const small = ["--workflow", "sd15_basic", "--set", "width=64", "--set", "height=64"];
+const savedPaths = (stdout: string) => [...stdout.matchAll(/^saved (.+\.png)$/gm)].map((m) => m[1]!);
+const taskIdIn = (text: string) => /tsk_[0-9a-z]{20}\.[a-z0-9_-]+/.exec(text)?.[0];
+
+describe("comfy-gen run against the real stack", () => {
+  it("runs to SUCCESS with one plain line per event and saves a PNG that decodes", async () => {
+    const out = join(dir, "plain");
+    const r = await cli(["run", ...small, "--prompt", "a red fox", "--set", "steps=6", "--seed", "42", "--out", out], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^submitted tsk_\S+ workflow=sd15_basic seed=42$/m);
+    expect(r.stdout).toMatch(/^status PROGRESS$/m);
+    expect(r.stdout).toMatch(/^progress \d+\/6 \d+%/m);
+    expect(r.stdout).toMatch(/^finished SUCCESS in /m);
+    const paths = savedPaths(r.stdout);
+    expect(paths.length).toBeGreaterThan(0);
+    for (const p of paths) {
+      expect(p.startsWith(out)).toBe(true);
+      expect(decodePng(await readFile(p))).toEqual({ width: 64, height: 64 });
+    }
+  });
+
+  it("prints one JSON object with --json, files included", async () => {
+    const r = await cli(["run", ...small, "--prompt", "json", "--set", "steps=2", "--out", join(dir, "json"), "--json"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const body = JSON.parse(r.stdout) as { status: string; files: string[]; task: { result: { outputs: unknown[] } } };
+    expect(body.status).toBe("SUCCESS");
+    expect(body.files).toHaveLength(body.task.result.outputs.length);
+    for (const f of body.files) decodePng(await readFile(f));
+  });
+
+  it("uploads --image and passes it as the workflow's image parameter", async () => {
+    const input = join(dir, "input.png");
+    await writeFile(input, gradientPng(64, 64));
+    const r = await cli(["run", "--workflow", "sd15_img2img", "--prompt", "redraw", "--set", "steps=2", "--image", input, "--out", join(dir, "img2img")], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`uploading ${input}`);
+    expect(savedPaths(r.stdout).length).toBeGreaterThan(0);
+  });
+
+  it("exits 1 when the job fails, showing ComfyUI's error", async () => {
+    stack.sims[0]!.setFaults({ errorRate: 1, seed: 1 });
+    try {
+      const r = await cli(["run", ...small, "--prompt", "doomed", "--set", "steps=2", "--out", join(dir, "fail")], env);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^finished FAILURE: \S+: ./m);
+      expect(savedPaths(r.stdout)).toEqual([]);
+    } finally {
+      stack.sims[0]!.setFaults({ errorRate: 0 });
+    }
+  });
+
+  it("on Ctrl-C while the job runs, cancels it and exits 130", async () => {
+    const child = start([CLI_BIN, "run", ...small, "--prompt", "long", "--set", "steps=100", "--out", join(dir, "int")], env);
+    await child.waitFor(/^status PROGRESS$/m);
+    child.child.kill("SIGINT");
+    const r = await child.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/Interrupted; task tsk_\S+ cancelled/);
+    expect((await sdk.get(taskIdIn(r.stdout)!)).status).toBe("CANCELLED");
+  });
+
+  it("draws the task panel and a live progress bar in a real terminal", async () => {
+    // Python's pty module gives the CLI a real terminal (isTTY, no window size: COLUMNS stands in).
+    const ptyRun = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+    const out = join(dir, "tty");
+    const proc = spawn("python3", ["-c", ptyRun, process.execPath, CLI_BIN, "run", ...small, "--prompt", "in a terminal", "--set", "steps=10", "--out", out], {
+      env: { ...process.env, ...env, COLUMNS: "100", TERM: "xterm-256color", NO_COLOR: undefined, FORCE_COLOR: undefined },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let screen = "";
+    proc.stdout.on("data", (d: Buffer) => (screen += d.toString()));
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 45_000);
+    const code = await new Promise<number | null>((r) => proc.once("close", r));
+    clearTimeout(killer);
+    const text = screen.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "");
+    expect(code, text).toBe(0);
+    expect(screen).toMatch(/\x1b\[3\dm/); // coloured: a terminal, not a pipe
+    expect(text).toMatch(/┌─+┐/);
+    expect(text).toMatch(/│ comfy-gen\s+│/);
+    expect(text).toMatch(/│ Task\s+│ tsk_[0-9a-z]{20}\.default\s+│/);
+    expect(text).toMatch(/│ Prompt\s+│ in a terminal\s+│/);
+    const frames = text.match(/[█░]{28}\s+\d+% \| step \d+\/\d+ \| [A-Z]+[^|]* \| elapsed \d+:\d\d \| ETA (\d+:\d\d|-:--)/g) ?? [];
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    expect(frames[0]).toContain("PENDING");
+    expect(frames.at(-1)).toMatch(/█{28}\s+100% .*SUCCESS/);
+    expect(text).toMatch(/✔ SUCCESS in /);
+    expect(text).toMatch(/saved .+\.png/);
+  });
+});

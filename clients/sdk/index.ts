@@ -1,0 +1,10 @@
+export { ComfyEdgeClient, IMAGE_CONTENT_TYPES, imageContentType, UploadResponseSchema } from "./client.ts";
+export type { CallOptions, ComfyEdgeClientOptions, ImageContentType, SubmitInput, UploadResponse } from "./client.ts";
+export { CLIENT_ERROR_CODES, ComfyEdgeError, isComfyEdgeError } from "./errors.ts";
+export { isTerminal, TERMINAL_STATUSES } from "./feed.ts";
+export type { FetchLike } from "./http.ts";
+export type { WaitOptions } from "./wait.ts";
+export type { TaskRef, Transport, WatchOptions } from "./watch.ts";
+export type { SubmitResponse, TaskEvent, TaskStatus, TaskView } from "../../shared/api.ts";
+export type { FieldError } from "../../shared/errors.ts";
+export type { LoraView, WorkflowSummary, WorkflowView } from "../../shared/manifest/views.ts";
