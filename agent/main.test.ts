@@ -82,14 +82,17 @@ describe("startAgent against the real edge and the sim", () => {
     expect(done.error?.node_id).toBeTruthy();
   });
 
-  test("a model the rig announced but has lost fails retryable as model_missing, until the attempts run out", async () => {
+  test("a model the rig announced but has lost fails retryable as model_missing, and the edge stops routing it here", async () => {
     const { agent, sim } = await setup();
     await agent.connectedOnce();
     expect(sim.removeModel("add_detail.safetensors")).toBe(true);
     const id = await edge.submit({ lora: "add_detail.safetensors" });
-    const done = await edge.waitFor(id, ended, "finished");
-    expect(done).toMatchObject({ status: "FAILURE", attempts: 3, max_attempts: 3, error: { code: "model_missing" } });
-    expect(JSON.stringify(done.error?.details)).toContain("value_not_in_list");
+    const waiting = await edge.waitFor(id, (t) => t.error?.code === "model_missing" && t.state === "queued", "back in the queue");
+    expect(waiting).toMatchObject({ status: "PENDING", attempts: 1 });
+    expect(JSON.stringify(waiting.error?.details)).toContain("value_not_in_list");
+    expect(waiting.queue?.waiting_for).toContain("add_detail.safetensors");
+    expect(agent.metrics.jobsFailed.get("model_missing")).toBe(1);
+    await edge.api.cancel(id);
   });
 
   test("a client's cancel interrupts ComfyUI, the agent's report is acknowledged, and the slot is free again", async () => {
