@@ -35,6 +35,7 @@ export class PromptWatch {
   readonly #hooks: WatchHooks;
   #socket: EventSocket | null = null;
   #currentNode: string | null = null;
+  #steps: { value: number; max: number } | null = null;
   #closed = false;
 
   constructor(comfy: ComfyClient, ids: { clientId: string; promptId: string }, graph: Record<string, unknown>, hooks: WatchHooks) {
@@ -71,6 +72,11 @@ export class PromptWatch {
     }
   }
 
+  /** The last sampler-style progress of this prompt, if any, else the given value. */
+  #stepsOr(value: number, max: number): { value: number; max: number } {
+    return this.#steps ?? { value, max };
+  }
+
   markRunning(): void {
     if (this.running) return;
     this.running = true;
@@ -104,13 +110,15 @@ export class PromptWatch {
         }
         this.markRunning();
         this.#currentNode = node;
-        onProgress?.({ phase: "running", value: 0, max: 1, node, step_name: this.#stepName(node) });
+        onProgress?.({ phase: "running", ...this.#stepsOr(0, 1), node, step_name: this.#stepName(node) });
         return;
       }
       case "progress": {
         this.markRunning();
         const node = event.data.node ?? this.#currentNode;
-        onProgress?.({ phase: "running", value: event.data.value, max: event.data.max, node, step_name: node ? this.#stepName(node) : null });
+        // Multi-step progress (a sampler's steps) is the headline; a node's single "0 of 1" does not reset it.
+        if (event.data.max > 1) this.#steps = { value: event.data.value, max: event.data.max };
+        onProgress?.({ phase: "running", ...this.#stepsOr(event.data.value, event.data.max), node, step_name: node ? this.#stepName(node) : null });
         return;
       }
       case "execution_success":
