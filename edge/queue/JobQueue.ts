@@ -90,8 +90,12 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   }
 
   send(ws: WebSocket, msg: EdgeMessage): boolean {
+    return this.sendText(ws, JSON.stringify(msg));
+  }
+
+  sendText(ws: WebSocket, text: string): boolean {
     try {
-      ws.send(JSON.stringify(msg));
+      ws.send(text);
       return true;
     } catch {
       return false;
@@ -348,6 +352,9 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
 
   /** On a terminal state, objects from abandoned attempts (or a cancelled one) are deleted; outputs stay. */
   private async sweepObjects(job: Job): Promise<void> {
+    // One attempt that succeeded leaves only its own outputs (uploads from a stale lease are
+    // deleted as they land, see uploadFinished): nothing to list.
+    if (job.state === "succeeded" && job.attempts <= 1) return;
     const keep = new Set((job.state === "succeeded" ? job.outputs ?? [] : []).map((o) => o.key));
     await this.deletePrefix(`out/${job.id}/`, (key) => !keep.has(key));
   }

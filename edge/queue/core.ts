@@ -14,6 +14,7 @@ export interface QueueCore {
   now(): number;
   /** Sends one frame; false when the socket is gone. */
   send(ws: WebSocket, msg: EdgeMessage): boolean;
+  sendText(ws: WebSocket, text: string): boolean;
   agentSockets(agentId: string): WebSocket[];
   isConnected(agentId: string): boolean;
   markConnected(agentId: string): void;

@@ -29,8 +29,8 @@ async function leaseTo(q: QueueCore, job: Job, agent: AgentRecord): Promise<bool
   q.agents.setLastModel(agent.agent_id, primaryModel(leased));
   q.store.observeDispatch(now - leased.enqueued_at);
   q.armAlarm(expires);
-  const msg = await jobMessage(q, leased, leaseId, expires);
-  const sent = q.agentSockets(agent.agent_id).some((ws) => q.send(ws, msg));
+  const text = await jobMessage(q, leased, leaseId, expires);
+  const sent = q.agentSockets(agent.agent_id).some((ws) => q.sendText(ws, text));
   if (!sent) {
     q.store.release(job.id, leaseId, q.now());
     return false;
@@ -39,17 +39,17 @@ async function leaseTo(q: QueueCore, job: Job, agent: AgentRecord): Promise<bool
   return true;
 }
 
-async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: number): Promise<JobMessage> {
+/** The `job` frame as text; the stored graph JSON is spliced in as is rather than parsed and re-serialised. */
+async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: number): Promise<string> {
   const prefix = `out/${job.id}/${leaseId}`;
   // The grant outlives the lease by the job's time budget: uploads happen at the end of a run.
   const exp = Math.floor(q.now() / 1000) + job.timeout_s + 600;
-  return {
+  const msg: Omit<JobMessage, "graph"> = {
     type: "job",
     job_id: job.id,
     lease_id: leaseId,
     attempt: job.attempts,
     deadline,
-    graph: job.graph,
     output_format: { type: job.output_format, quality: job.quality },
     upload: {
       base_url: `${q.config.PUBLIC_URL}/agent/uploads/${prefix}`,
@@ -61,6 +61,7 @@ async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: num
     inputs: await q.inputUrls(job),
     models: job.models.map((m) => `${m.folder}/${m.name}`),
   };
+  return `${JSON.stringify(msg).slice(0, -1)},"graph":${q.store.graphJson(job.id)}}`;
 }
 
 /** A new (or re-queued) job goes at once to the best idle agent that can run it, if any. */

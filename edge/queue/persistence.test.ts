@@ -43,13 +43,16 @@ describe("retention", () => {
     a.hello({ capacity: 8 });
     await a.next("welcome");
     const { body } = await submit({ prompt: "short-lived" }, "alice", { priority: 100 });
-    const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
+    // Attempt 1 uploads a file, then fails retryably; attempt 2 succeeds with its own file.
+    const first = await a.next("job", 5000, (j) => j.job_id === body.task_id);
+    const orphan = `out/${first.job_id}/${first.lease_id}/0`;
+    await env.FILES.put(orphan, new Uint8Array([9]));
+    a.send({ type: "fail", job_id: first.job_id, lease_id: first.lease_id, retryable: true, error: { code: "comfyui_unavailable", message: "gone" } });
+    const job = await a.next("job", 5000, (j) => j.job_id === body.task_id && j.attempt === 2);
     const key = `out/${job.job_id}/${job.lease_id}/0`;
     await env.FILES.put(key, new Uint8Array([1, 2, 3]), { httpMetadata: { contentType: "image/png" } });
-    const orphan = `out/${job.job_id}/lse_0000000000000000/0`;
-    await env.FILES.put(orphan, new Uint8Array([9]));
     a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key, content_type: "image/png", bytes: 3, filename: "a.png", node_id: "9" }] });
-    await a.next("ack");
+    await a.next("ack", 5000, (m) => m.of === "complete");
     a.close();
     // Objects from abandoned attempts go as soon as the job ends; its outputs stay.
     await expect.poll(async () => (await env.FILES.head(orphan)) === null).toBe(true);

@@ -5,7 +5,18 @@ type Row = Record<string, SqlStorageValue>;
 
 export const DISPATCH_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 60000];
 
-const JSON_COLUMNS = ["params", "graph", "models", "inputs", "progress", "outputs", "error", "webhook"] as const;
+const JSON_COLUMNS = ["models", "inputs", "progress", "outputs", "error", "webhook"] as const;
+
+/**
+ * Every column but the two big ones (params and the compiled graph): state transitions and
+ * views read these on every message, while the graph is read once, when a job is leased.
+ */
+const COLUMNS = [
+  "seq", "id", "owner", "workflow_id", "pool", "state", "priority", "attempts", "max_attempts", "models", "models_sig",
+  "inputs", "seed", "output_format", "quality", "timeout_s", "lease_id", "lease_expires", "agent_id", "progress",
+  "outputs", "error", "created_at", "enqueued_at", "started_at", "finished_at", "expires_at", "idem_key", "idem_hash",
+  "webhook_url", "webhook", "webhook_next_at",
+].join(", ");
 
 function toJob(row: Row): Job {
   const job = { ...row } as Record<string, unknown>;
@@ -28,6 +39,8 @@ export class JobStore {
   private readonly sql: SqlStorage;
   private readonly storage: DurableObjectStorage;
   private readonly held = new Map<string, number>();
+  private readonly pendingCounts = new Map<string, number>();
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(storage: DurableObjectStorage) {
     this.storage = storage;
@@ -35,12 +48,17 @@ export class JobStore {
   }
 
   get(id: string): Job | null {
-    const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE id = ?`, id).toArray()[0];
+    const row = this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`, id).toArray()[0];
     return row ? toJob(row) : null;
   }
 
+  /** The compiled ComfyUI graph as stored (JSON text), for the job message. */
+  graphJson(id: string): string {
+    return this.sql.exec<{ graph: string }>(`SELECT graph FROM jobs WHERE id = ?`, id).one().graph;
+  }
+
   byIdempotencyKey(owner: string, key: string): Job | null {
-    const row = this.sql.exec<Row>(`SELECT * FROM jobs WHERE owner = ? AND idem_key = ?`, owner, key).toArray()[0];
+    const row = this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND idem_key = ?`, owner, key).toArray()[0];
     return row ? toJob(row) : null;
   }
 
@@ -75,15 +93,25 @@ export class JobStore {
     const sig = JSON.stringify(j.models.map((m) => `${m.folder}/${m.name}`).sort());
     const newModelSet =
       this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models) VALUES (?, ?)`, sig, JSON.stringify(j.models)).rowsWritten > 0;
-    this.sql.exec(
-      `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
-        seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
-       VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.params), JSON.stringify(j.graph),
-      JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
-      j.idem_key, j.idem_hash, j.webhook_url,
-    );
-    return { job: this.get(j.id)!, newModelSet };
+    const row = this.sql
+      .exec<{ seq: number }>(
+        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
+          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.params), JSON.stringify(j.graph),
+        JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
+        j.idem_key, j.idem_hash, j.webhook_url,
+      )
+      .one();
+    const job: Job = {
+      seq: row.seq, id: j.id, owner: j.owner, workflow_id: j.workflow_id, pool: j.pool, state: "queued", priority: j.priority,
+      attempts: 0, max_attempts: maxAttempts, models: j.models, models_sig: sig, inputs: j.inputs, seed: j.seed,
+      output_format: j.output_format, quality: j.quality, timeout_s: j.timeout_s, lease_id: null, lease_expires: null,
+      agent_id: null, progress: null, outputs: null, error: null, created_at: now, enqueued_at: now, started_at: null,
+      finished_at: null, expires_at: null, idem_key: j.idem_key, idem_hash: j.idem_hash, webhook_url: j.webhook_url,
+      webhook: null, webhook_next_at: null,
+    };
+    return { job, newModelSet };
   }
 
   /** All model signatures ever queued here, with their model lists (few: one per workflow/model choice). */
@@ -96,18 +124,18 @@ export class JobStore {
     if (sigs.length === 0) return null;
     const marks = sigs.map(() => "?").join(",");
     const row = this.sql
-      .exec<Row>(`SELECT * FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) ORDER BY priority DESC, seq LIMIT 1`, ...sigs)
+      .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) ORDER BY priority DESC, seq LIMIT 1`, ...sigs)
       .toArray()[0];
     return row ? toJob(row) : null;
   }
 
   /** Queued jobs in dispatch order (for matching new agents); bounded. */
   queued(limit: number): Job[] {
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?`, limit).toArray().map(toJob);
+    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?`, limit).toArray().map(toJob);
   }
 
   heldBy(agentId: string): Job[] {
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).toArray().map(toJob);
+    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).toArray().map(toJob);
   }
 
   /** Leases an agent holds; cached per agent and dropped whenever one of its jobs changes state. */
@@ -127,9 +155,9 @@ export class JobStore {
   // ---------- transitions ----------
 
   private update(id: string, set: string, where: string, ...args: SqlStorageValue[]): Job | null {
-    const cursor = this.sql.exec(`UPDATE jobs SET ${set} WHERE id = ? AND ${where}`, ...args);
-    if (cursor.rowsWritten === 0) return null;
-    const job = this.get(id);
+    const row = this.sql.exec<Row>(`UPDATE jobs SET ${set} WHERE id = ? AND ${where} RETURNING ${COLUMNS}`, ...args).toArray()[0];
+    if (!row) return null;
+    const job = toJob(row);
     // agent_id names the job's holder (or last holder), so its lease count may have changed.
     if (job?.agent_id) this.held.delete(job.agent_id);
     return job;
@@ -217,7 +245,7 @@ export class JobStore {
   /** Leases past their expiry: each goes back to the queue (attempt + 1 next time) or fails for good. */
   requeueExpired(now: number, retentionMs: number): { requeued: Job[]; failed: Job[] } {
     const expired = this.sql
-      .exec<Row>(`SELECT * FROM jobs WHERE state IN ('leased', 'running') AND lease_expires <= ?`, now)
+      .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state IN ('leased', 'running') AND lease_expires <= ?`, now)
       .toArray()
       .map(toJob);
     const requeued: Job[] = [];
@@ -239,11 +267,11 @@ export class JobStore {
   }
 
   dueWebhooks(now: number, limit: number): Job[] {
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now, limit).toArray().map(toJob);
+    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now, limit).toArray().map(toJob);
   }
 
   expired(now: number, limit: number): Job[] {
-    return this.sql.exec<Row>(`SELECT * FROM jobs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`, now, limit).toArray().map(toJob);
+    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`, now, limit).toArray().map(toJob);
   }
 
   delete(id: string): void {
@@ -263,8 +291,19 @@ export class JobStore {
     return r.t ?? null;
   }
 
+  /** Counts in memory and writes the sums at most once a second (metrics do not need a write per job). */
   bump(counter: string, by = 1): void {
-    this.sql.exec(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`, counter, by);
+    this.pendingCounts.set(counter, (this.pendingCounts.get(counter) ?? 0) + by);
+    this.flushTimer ??= setTimeout(() => this.flushCounters(), 1_000);
+  }
+
+  flushCounters(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    for (const [name, by] of this.pendingCounts) {
+      this.sql.exec(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`, name, by);
+    }
+    this.pendingCounts.clear();
   }
 
   /** Dispatch latency histogram (enqueue → lease), as Prometheus-style cumulative-ready buckets. */
@@ -276,6 +315,7 @@ export class JobStore {
   }
 
   counters(): Record<string, number> {
+    this.flushCounters();
     const out: Record<string, number> = {};
     for (const r of this.sql.exec<{ name: string; value: number }>(`SELECT name, value FROM counters`)) out[r.name] = r.value;
     return out;

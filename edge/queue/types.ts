@@ -63,8 +63,6 @@ export interface Job {
   priority: number;
   attempts: number;
   max_attempts: number;
-  params: Record<string, unknown>;
-  graph: Record<string, unknown>;
   models: ModelRef[];
   models_sig: string;
   inputs: ImageInputRef[];
