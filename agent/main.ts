@@ -66,6 +66,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
     : null;
   const comfyUrl = supervisor?.url ?? (config.comfyUrl as string);
   const comfy = new ComfyClient(comfyUrl);
+  await reclaimComfy(comfy, log);
   const metricsServer = config.metricsPort !== null ? await serveMetrics(metrics, config.metricsPort) : null;
 
   let stopping: Promise<void> | null = null;
@@ -193,4 +194,20 @@ async function readGpu(comfy: ComfyClient): Promise<Hello["gpu"]> {
   const device = stats.devices[0];
   if (!device) return null;
   return { name: device.name.slice(0, 256), vram_total_mb: Math.round(device.vram_total / (1024 * 1024)) };
+}
+
+/**
+ * One agent owns its ComfyUI. Prompts left in it by a previous agent process (one that died
+ * mid-job) belong to leases the edge has already re-queued: clear them, so a hung one cannot
+ * block this agent's work for good.
+ */
+async function reclaimComfy(comfy: ComfyClient, log: Logger): Promise<void> {
+  try {
+    const { running, pending } = await comfy.queue();
+    if (pending.length) await comfy.deleteQueued(pending);
+    for (const id of running) await comfy.interrupt(id);
+    if (running.length || pending.length) log.warn({ running, pending }, "cleared prompts a previous agent left in ComfyUI");
+  } catch (e) {
+    log.debug({ error: String(e) }, "could not read ComfyUI's queue at start; nothing reclaimed");
+  }
 }

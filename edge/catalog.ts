@@ -1,4 +1,4 @@
-import { loadCatalog, type Catalog } from "../shared/manifest/catalog.ts";
+import { loadCatalog, type Catalog, type Workflow } from "../shared/manifest/catalog.ts";
 import { MANIFEST_FILES } from "./generated/manifests.ts";
 
 /**
@@ -6,6 +6,11 @@ import { MANIFEST_FILES } from "./generated/manifests.ts";
  * deploy (and the build step before it), never a request.
  */
 export const catalog: Catalog = loadCatalog(MANIFEST_FILES);
+
+/** A workflow by id; only the catalog's own keys (never `constructor`, `__proto__`, ...). */
+export function workflowById(id: string): Workflow | undefined {
+  return Object.hasOwn(catalog.workflows, id) ? catalog.workflows[id] : undefined;
+}
 
 /** Every pool some workflow names, plus the default one. */
 export const POOLS: string[] = [...new Set(["default", ...Object.values(catalog.workflows).map((w) => w.pool)])].sort();

@@ -154,6 +154,10 @@ describe("dispatch and the lease lifecycle", () => {
     const { body } = await submit();
     const first = await a.next("job");
     a.send({ type: "fail", job_id: first.job_id, lease_id: first.lease_id, retryable: true, error: { code: "comfyui_unavailable", message: "ComfyUI went away" } });
+    await a.next("ack");
+    // Not straight back to the rig that failed it; with no other agent, its next heartbeat brings it back.
+    await expect(a.next("job", 300)).rejects.toThrow(/no job/);
+    a.send({ type: "heartbeat", leases: [] });
     const second = await a.next("job", 5000, (j) => j.job_id === body.task_id);
     expect(second.attempt).toBe(2);
     a.send({ type: "fail", job_id: second.job_id, lease_id: second.lease_id, retryable: false, error: { code: "execution_error", message: "boom", node_id: "3", node_type: "KSampler", exception_type: "RuntimeError" } });

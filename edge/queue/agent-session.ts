@@ -94,9 +94,15 @@ function alreadySettled(q: QueueCore, jobId: string, leaseId: string): boolean {
   return job !== null && job.lease_id === leaseId && job.state !== "leased" && job.state !== "running";
 }
 
+/**
+ * A slot came free. A job this agent just failed retryably goes to another agent if one can
+ * take it, not straight back here (the rig's ComfyUI may be down for a while); this agent gets
+ * it again only at a later report or heartbeat, when no one else took it.
+ */
 async function afterFreedSlot(q: QueueCore, att: AgentAttachment, requeued: Job | null): Promise<void> {
-  if (requeued?.state === "queued") await dispatchJob(q, requeued);
-  await fillAgent(q, att.agent_id);
+  const retry = requeued?.state === "queued" ? requeued : null;
+  if (retry) await dispatchJob(q, retry, att.agent_id);
+  await fillAgent(q, att.agent_id, retry?.id ?? null);
 }
 
 /** ComfyUI refused models this agent announced: stop routing them here until its next hello. */

@@ -80,12 +80,12 @@ export async function dispatchJob(q: QueueCore, job: Job, exclude?: string): Pro
 }
 
 /** Fills an agent's free slots from the queue, best job first. */
-export async function fillAgent(q: QueueCore, agentId: string): Promise<number> {
+export async function fillAgent(q: QueueCore, agentId: string, skipJob: string | null = null): Promise<number> {
   const agent = q.agents.get(agentId);
   if (!agent || !agent.accepting || !q.isConnected(agentId)) return 0;
   let sent = 0;
   while (freeSlots(q, agent) > 0) {
-    const job = q.store.nextFor(q.agents.runnableSigs(agent, () => q.store.modelSets()));
+    const job = q.store.nextFor(q.agents.runnableSigs(agent, () => q.store.modelSets()), skipJob);
     if (!job || !(await leaseTo(q, job, agent))) break;
     sent++;
   }

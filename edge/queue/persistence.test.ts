@@ -48,6 +48,8 @@ describe("retention", () => {
     const orphan = `out/${first.job_id}/${first.lease_id}/0`;
     await env.FILES.put(orphan, new Uint8Array([9]));
     a.send({ type: "fail", job_id: first.job_id, lease_id: first.lease_id, retryable: true, error: { code: "comfyui_unavailable", message: "gone" } });
+    await a.next("ack");
+    a.send({ type: "heartbeat", leases: [] });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id && j.attempt === 2);
     const key = `out/${job.job_id}/${job.lease_id}/0`;
     await env.FILES.put(key, new Uint8Array([1, 2, 3]), { httpMetadata: { contentType: "image/png" } });

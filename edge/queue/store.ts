@@ -120,11 +120,15 @@ export class JobStore {
   }
 
   /** The highest-priority, oldest queued job whose model signature is one of `sigs`. */
-  nextFor(sigs: string[]): Job | null {
+  nextFor(sigs: string[], skipJob: string | null = null): Job | null {
     if (sigs.length === 0) return null;
     const marks = sigs.map(() => "?").join(",");
     const row = this.sql
-      .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) ORDER BY priority DESC, seq LIMIT 1`, ...sigs)
+      .exec<Row>(
+        `SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) AND id IS NOT ? ORDER BY priority DESC, seq LIMIT 1`,
+        ...sigs,
+        skipJob,
+      )
       .toArray()[0];
     return row ? toJob(row) : null;
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { LoraListViewSchema, WorkflowSummarySchema, WorkflowViewSchema, loraView, workflowSummary, workflowView } from "../../shared/manifest/views.ts";
-import { catalog } from "../catalog.ts";
+import { catalog, workflowById } from "../catalog.ts";
 import { defineRoutes } from "../http/route.ts";
 
 // The catalog is fixed for the life of the Worker: render the JSON once.
@@ -20,7 +20,7 @@ export const catalogRoutes = defineRoutes([
     summary: "One workflow with each parameter: type, default, limits, choices, description, required.",
     responses: { 200: { description: "The workflow", schema: WorkflowViewSchema }, 404: { description: "Unknown workflow", schema: ErrorBodySchema } },
     handler: (c) => {
-      const w = catalog.workflows[c.req.param("id")!];
+      const w = workflowById(c.req.param("id")!);
       if (!w) throw new ApiError("unknown_workflow", `No workflow "${c.req.param("id")}". Available: ${Object.keys(catalog.workflows).join(", ")}.`);
       return c.json(workflowView(w));
     },

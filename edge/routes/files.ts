@@ -4,7 +4,11 @@ import type { AppContext } from "../http/context.ts";
 import { defineRoutes } from "../http/route.ts";
 
 function keyOf(c: AppContext): string {
-  return decodeURIComponent(new URL(c.req.url).pathname.slice("/files/".length));
+  try {
+    return decodeURIComponent(new URL(c.req.url).pathname.slice("/files/".length));
+  } catch {
+    throw new ApiError("bad_request", "The file path has a malformed %-escape.");
+  }
 }
 
 async function checkSignature(c: AppContext, key: string): Promise<void> {

@@ -4,7 +4,7 @@ import { compileJob } from "../../shared/manifest/compile.ts";
 import { validateParams } from "../../shared/manifest/params.ts";
 import { authenticate } from "../auth/keys.ts";
 import { sha256 } from "../auth/keys.ts";
-import { catalog } from "../catalog.ts";
+import { catalog, workflowById } from "../catalog.ts";
 import { readJson } from "../http/body.ts";
 import type { AppContext } from "../http/context.ts";
 import { errorResponse } from "../http/errors.ts";
@@ -30,7 +30,7 @@ async function submit(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const principal = c.get("principal");
   const body: SubmitBody = await readJson(c.req.raw, SubmitBodySchema, config.MAX_BODY_BYTES);
-  const workflow = catalog.workflows[body.workflow_id];
+  const workflow = workflowById(body.workflow_id);
   if (!workflow) {
     throw new ApiError("unknown_workflow", `No workflow "${body.workflow_id}". Available: ${Object.keys(catalog.workflows).join(", ")}.`, [
       { path: "workflow_id", rule: "exists", message: `must be one of ${Object.keys(catalog.workflows).join(", ")}` },

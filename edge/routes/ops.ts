@@ -8,8 +8,16 @@ import { webhookSecretText } from "../webhooks/signature.ts";
 
 export const VERSION = "0.1.0";
 
+const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 function poolsOf(query: string | undefined): string[] {
-  return query ? query.split(",").filter(Boolean) : POOLS;
+  if (!query) return POOLS;
+  const pools = query.split(",").filter(Boolean);
+  const bad = pools.find((p) => !POOL_NAME.test(p));
+  if (bad !== undefined || pools.length > 64) {
+    throw new ApiError("invalid_query", `pool must be a comma-separated list of up to 64 pool names (a-z, 0-9, _ and -); got "${bad ?? query}".`);
+  }
+  return pools;
 }
 
 export const opsRoutes = defineRoutes([

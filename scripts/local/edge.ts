@@ -5,7 +5,7 @@
  */
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleManifests } from "../bundle-manifests.ts";
@@ -44,8 +44,10 @@ let bundled: Promise<{ path: string; compat: { date: string; flags: string[] }; 
 function bundle() {
   bundled ??= (async () => {
     bundleManifests();
-    const out = join(ROOT, ".wrangler/local/edge.mjs");
+    // One file per process: parallel test files each bundle without reading a half-written file.
+    const out = join(ROOT, `.wrangler/local/edge-${process.pid}.mjs`);
     mkdirSync(dirname(out), { recursive: true });
+    process.once("exit", () => rmSync(out, { force: true }));
     await build({
       entryPoints: [join(ROOT, "edge/index.ts")],
       outfile: out,
