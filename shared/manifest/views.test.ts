@@ -1,19 +1,13 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { readManifestDir } from "../../scripts/bundle-manifests.ts";
 import { loadCatalog, type ManifestFiles } from "./catalog.ts";
 import { LoraListViewSchema, loraView, WorkflowSummarySchema, workflowSummary, workflowView, WorkflowViewSchema } from "./views.ts";
 
 const MANIFESTS = join(import.meta.dirname, "../../manifests");
 
-function realFiles(): ManifestFiles {
-  const files: ManifestFiles = {};
-  for (const name of ["base.yaml", "workflows.yaml", "loras.yaml"]) files[name] = readFileSync(join(MANIFESTS, name), "utf8");
-  for (const name of readdirSync(join(MANIFESTS, "workflows"))) {
-    files[`workflows/${name}`] = readFileSync(join(MANIFESTS, "workflows", name), "utf8");
-  }
-  return files;
-}
+/** The shipped manifests, read the way the build step reads them. */
+const realFiles = (): ManifestFiles => readManifestDir(MANIFESTS);
 
 const catalog = loadCatalog(realFiles());
 const flux = catalog.workflows["flux_default"];
