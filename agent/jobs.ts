@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { AgentMessage, JobError, JobMessage, LeaseRef } from "../shared/protocol.ts";
 import type { ComfyClient } from "./comfy/client.ts";
+import type { ComfyEventHub } from "./comfy/event-hub.ts";
 import { missingModels, type RunOutcome, type StopReason } from "./comfy/outcome.ts";
 import { PromptRun, type RunProgress } from "./comfy/run.ts";
 import type { Tuning } from "./config.ts";
@@ -30,6 +31,8 @@ type Slot = {
 
 export type JobSlotsDeps = {
   comfy: ComfyClient;
+  /** The agent's one ComfyUI socket, shared by its prompts; without it each prompt opens its own. */
+  events?: ComfyEventHub;
   /** Sends to the edge; false when not connected (the message is then dropped). */
   send: (message: AgentMessage) => boolean;
   log: Logger;
@@ -214,6 +217,7 @@ export class JobSlots {
         comfyDownMs: tuning.comfyDownMs,
         stopWaitMs: tuning.stopWaitMs,
         log,
+        ...(this.#deps.events ? { events: this.#deps.events } : {}),
         onProgress: (p) => this.#onRunProgress(slot, p),
       });
       slot.run = run;

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { CLOSE, PROTOCOL_VERSION, type EdgeMessage, type Hello } from "../shared/protocol.ts";
 import { ComfyClient } from "./comfy/client.ts";
+import { ComfyEventHub } from "./comfy/event-hub.ts";
 import { resolveConfig, type AgentConfig, type AgentConfigInput } from "./config.ts";
 import { EdgeConnection } from "./edge/connection.ts";
 import { agentVersion, loadAgentId } from "./identity.ts";
@@ -67,6 +68,9 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   const comfyUrl = supervisor?.url ?? (config.comfyUrl as string);
   const comfy = new ComfyClient(comfyUrl);
   await reclaimComfy(comfy, log);
+  // One ComfyUI socket for all prompts, opened now so the first job need not wait for it.
+  const events = new ComfyEventHub(comfy);
+  events.ready().catch((e: unknown) => log.debug({ err: String(e) }, "ComfyUI socket not open yet; a job will retry"));
   const metricsServer = config.metricsPort !== null ? await serveMetrics(metrics, config.metricsPort) : null;
 
   let stopping: Promise<void> | null = null;
@@ -111,6 +115,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
 
   const slots = new JobSlots({
     comfy,
+    events,
     send: (m) => conn.send(m),
     log,
     metrics,
@@ -153,6 +158,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       if (conn.connected) await slots.waitForAcks(config.tuning.ackWaitMs);
       await conn.close();
     } finally {
+      events.close();
       // Whatever failed above, ComfyUI must not outlive the agent.
       await supervisor?.stop();
       await metricsServer?.close();
@@ -178,6 +184,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       stopping ??= done;
       conn.kill();
       slots.abandonAll();
+      events.close();
       void supervisor?.stop(0);
       void metricsServer?.close();
       welcomeWaiters = [];

@@ -8,6 +8,8 @@ export type EventSocketHandlers = {
   onClose: (reason: string) => void;
   /** A text frame that is not a known ComfyUI event (custom nodes send their own). */
   onUnknown?: (type: string) => void;
+  /** Filters frames by type and raw data before they are schema-checked (false: dropped unparsed). */
+  accept?: (type: string, data: Record<string, unknown> | null) => boolean;
 };
 
 /**
@@ -69,6 +71,11 @@ export class EventSocket {
     } catch {
       handlers.onUnknown?.("(not json)");
       return;
+    }
+    if (handlers.accept) {
+      const frame = typeof json === "object" && json !== null ? (json as { type?: unknown; data?: unknown }) : null;
+      const data = typeof frame?.data === "object" && frame.data !== null ? (frame.data as Record<string, unknown>) : null;
+      if (typeof frame?.type !== "string" || !handlers.accept(frame.type, data)) return;
     }
     const parsed = ComfyEventSchema.safeParse(json);
     if (parsed.success) {

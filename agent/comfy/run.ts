@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
+import type { ComfyEventHub } from "./event-hub.ts";
 import { isComfyError } from "./errors.ts";
 import { executionFailure, externalInterrupt, failure, outcomeFromHistory, stopped, submitFailure, type RunOutcome, type StopReason } from "./outcome.ts";
 import { PromptWatch, type RunProgress } from "./watch.ts";
@@ -12,7 +13,10 @@ export type RunOptions = {
   graph: Record<string, unknown>;
   /** Our own id for the prompt (so it can be traced even if the `POST /prompt` answer is lost). */
   promptId?: string;
+  /** Ignored with `events` (the hub's client id is used). */
   clientId?: string;
+  /** The agent's shared ComfyUI socket; without it the run opens a socket of its own. */
+  events?: ComfyEventHub;
   /** Aborting stops the prompt; the reason, if a StopReason, becomes the failure. */
   signal?: AbortSignal;
   /** Limit on execution time, counted from the moment ComfyUI starts the prompt. */
@@ -63,11 +67,12 @@ export class PromptRun {
     this.#comfy = comfy;
     this.#opts = opts;
     this.promptId = opts.promptId ?? randomUUID();
-    this.clientId = opts.clientId ?? randomUUID();
+    this.clientId = opts.events?.clientId ?? opts.clientId ?? randomUUID();
     this.#watch = new PromptWatch(comfy, { clientId: this.clientId, promptId: this.promptId }, opts.graph, {
       onChange: () => this.#poke(),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.log ? { log: opts.log } : {}),
+      ...(opts.events ? { events: opts.events } : {}),
     });
     const onAbort = () => this.stop(asStopReason(opts.signal?.reason));
     if (opts.signal?.aborted) this.#stop = asStopReason(opts.signal.reason);
@@ -181,6 +186,12 @@ export class PromptRun {
   /** Queue first, then history: ComfyUI moves a prompt from one to the other atomically. */
   async #poll(): Promise<RunOutcome | null> {
     try {
+      // The socket said it finished: its history entry is all that is needed (no /queue), unless
+      // ComfyUI has not stored it yet; then the queue says whether it still runs.
+      if (this.#watch.finished && !this.#watch.socketDown) {
+        const entry = await this.#comfy.history(this.promptId);
+        if (entry) return outcomeFromHistory(this.promptId, entry, this.#runMs(), this.#stop);
+      }
       const q = await this.#comfy.queue();
       this.#downSince = null;
       if (q.running.includes(this.promptId)) {

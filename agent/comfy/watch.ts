@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
+import type { ComfyEventHub, PromptListener } from "./event-hub.ts";
 import type { EventSocket } from "./events.ts";
 import type { ComfyEvent, ExecutionErrorData } from "./schemas.ts";
 
@@ -10,6 +11,8 @@ export type WatchHooks = {
   /** Something a waiting run should look at happened. */
   onChange: () => void;
   log?: Logger;
+  /** The agent's shared socket; without it the watch opens a socket of its own. */
+  events?: ComfyEventHub;
 };
 
 /**
@@ -34,6 +37,7 @@ export class PromptWatch {
   readonly #graph: Record<string, unknown>;
   readonly #hooks: WatchHooks;
   #socket: EventSocket | null = null;
+  #unsubscribe: (() => void) | null = null;
   #currentNode: string | null = null;
   #steps: { value: number; max: number } | null = null;
   #closed = false;
@@ -48,7 +52,7 @@ export class PromptWatch {
 
   /** Opens the socket; resolves once it is open. @throws ComfyError `comfyui_unavailable` */
   async open(): Promise<void> {
-    this.#socket = await this.#comfy.openEvents(this.#clientId, {
+    const listener: PromptListener = {
       onEvent: (e) => this.#onEvent(e),
       onClose: (why) => {
         this.#hooks.log?.debug({ prompt_id: this.#promptId, why }, "ComfyUI socket closed; polling /history");
@@ -56,7 +60,15 @@ export class PromptWatch {
         this.socketDown = true;
         this.#hooks.onChange();
       },
-    });
+    };
+    const hub = this.#hooks.events;
+    if (hub) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = await hub.subscribe(this.#promptId, listener);
+      if (this.#closed) this.close();
+      return;
+    }
+    this.#socket = await this.#comfy.openEvents(this.#clientId, listener);
     if (this.#closed) this.#socket.close();
   }
 
@@ -89,6 +101,8 @@ export class PromptWatch {
     this.#closed = true;
     this.#socket?.close();
     this.#socket = null;
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
   }
 
   #onEvent(event: ComfyEvent): void {
