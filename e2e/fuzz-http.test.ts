@@ -100,3 +100,18 @@ describe("after the fuzzing", () => {
     expect(((await task.json()) as { status: string }).status).toBe("PENDING");
   });
 });
+
+describe("inputs the fuzzing found answered with a 500 (continued)", () => {
+  it("a HEAD with Upgrade: websocket on a WebSocket route is a 4xx, not a 500", async () => {
+    for (const path of [`/tasks/${taskIds[0]}/events`, "/agent/connect?pool=default&agent_id=x"]) {
+      const key = path.startsWith("/agent") ? keys.agent : keys.client;
+      const res = await rawRequest(edge.url, {
+        method: "HEAD",
+        path,
+        headers: { authorization: `Bearer ${key}`, connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "BsbjIjFq7HPMml/gm2x3oQ==" },
+      });
+      expect(res.status, path).toBeGreaterThanOrEqual(400);
+      expect(res.status, path).toBeLessThan(500);
+    }
+  });
+});

@@ -63,6 +63,15 @@ describe("agent connection", () => {
     expect(e.message).toContain("lease_id");
   });
 
+  it("refuses a second hello on the same connection without changing anything", async () => {
+    const a = await agent();
+    a.hello();
+    await a.next("welcome");
+    a.hello({ protocol: 99, capacity: 9 });
+    expect((await a.next("error")).message).toContain("already received");
+    expect(a.closed).toBeNull();
+  });
+
   it("only agent keys may connect", async () => {
     await expect(TestAgent.connect({ key: "test-client-key-alice-0000000001" })).rejects.toThrow(/403/);
   });

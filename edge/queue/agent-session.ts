@@ -44,7 +44,14 @@ export async function onAgentFrame(q: QueueCore, ws: WebSocket, att: AgentAttach
     return;
   }
   const msg = parsed.data;
-  if (msg.type === "hello") return onHello(q, ws, att, msg);
+  if (msg.type === "hello") {
+    // Identity, pool and protocol are fixed for a connection; a new hello needs a new socket.
+    if (att.hello) {
+      reply({ type: "error", code: "invalid_frame", message: "hello was already received on this connection; reconnect to change it." });
+      return;
+    }
+    return onHello(q, ws, att, msg);
+  }
   if (!att.hello) {
     reply({ type: "error", code: "hello_required", message: "Send `hello` first." });
     return;

@@ -16,7 +16,8 @@ async function connect(c: AppContext): Promise<Response> {
   const agentId = c.req.query("agent_id") ?? "";
   if (!POOL.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name (a-z, 0-9, _ and -).`);
   if (!AGENT_ID.test(agentId)) throw new ApiError("invalid_query", "agent_id is required (1-128 of A-Z a-z 0-9 _ . : -).");
-  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+  // HEAD reaches GET handlers; a 101 answer to it cannot be built, so only GET upgrades.
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || c.req.method !== "GET") {
     return Response.json({ error: { code: "bad_request", message: "This route is a WebSocket endpoint: send Upgrade: websocket." } }, { status: 426, headers: { upgrade: "websocket" } });
   }
   const url = new URL(c.req.url);

@@ -145,7 +145,8 @@ async function events(c: AppContext): Promise<Response> {
     throw new ApiError("unauthorized", 'Send "Authorization: Bearer <key>" or use the events_url (with its token) from the submit response.');
   }
   if (!pool) throw notFound(id);
-  const wantsWs = c.req.header("upgrade")?.toLowerCase() === "websocket";
+  // HEAD reaches GET handlers; a 101 answer to it cannot be built, so only GET upgrades.
+  const wantsWs = c.req.header("upgrade")?.toLowerCase() === "websocket" && c.req.method === "GET";
   const wantsSse = (c.req.header("accept") ?? "").includes("text/event-stream");
   if (!wantsWs && !wantsSse) {
     throw new ApiError("bad_request", "Open this URL as a WebSocket, or with \"Accept: text/event-stream\" for Server-Sent Events.");
