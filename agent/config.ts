@@ -2,6 +2,7 @@ import { homedir, hostname } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { POOL_NAME } from "../shared/protocol.ts";
 import { CLIError } from "./cli-error.ts";
 
 const httpUrl = z
@@ -44,7 +45,7 @@ export const AgentConfigSchema = z
     token: z.string().min(1).describe("Agent token sent as `Authorization: Bearer`"),
     comfyUrl: httpUrl.nullable().default(null).describe("ComfyUI base URL; null when --launch starts one"),
     name: z.string().min(1).max(128).default(() => hostname().slice(0, 128)),
-    pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "lowercase letters, digits, _ and -").default("default"),
+    pool: z.string().regex(POOL_NAME, "lowercase letters, digits, _ and -").default("default"),
     capacity: z.number().int().min(1).max(64).default(1),
     prefetch: z.number().int().min(0).max(16).default(0),
     launch: LaunchSchema.nullable().default(null),

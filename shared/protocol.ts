@@ -18,6 +18,9 @@ export const CLOSE = {
 
 const id = z.string().min(1).max(128);
 
+/** A pool name: lowercase letters, digits, _ and - (it names a queue object and a metrics label). */
+export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
 export const ModelInventorySchema = z
   .record(z.string().max(64), z.array(z.string().max(512)).max(10_000))
   .describe("Model files by ComfyUI folder (checkpoints, loras, unet, vae, ...)");
@@ -36,7 +39,7 @@ export const HelloSchema = z.object({
   agent_id: id,
   name: z.string().max(128),
   version: z.string().max(64),
-  pool: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/),
+  pool: z.string().regex(POOL_NAME),
   capacity: z.number().int().min(1).max(64),
   prefetch: z.number().int().min(0).max(16),
   inventory: ModelInventorySchema,

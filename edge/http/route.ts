@@ -29,7 +29,8 @@ export interface RouteDef {
 
 export const defineRoutes = (routes: RouteDef[]): RouteDef[] => routes;
 
-function bearer(header: string | undefined): string | null {
+/** The key from an `Authorization: Bearer <key>` header, or null. */
+export function bearer(header: string | undefined): string | null {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   return m?.[1] ?? null;
 }

@@ -1,20 +1,20 @@
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { POOL_NAME } from "../../shared/protocol.ts";
 import { verify } from "../auth/signing.ts";
 import type { AppContext } from "../http/context.ts";
 import { defineRoutes } from "../http/route.ts";
 import { poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
-import { imageBodyHeaders } from "./uploads.ts";
+import { storeImageBody } from "./uploads.ts";
 
-const POOL = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const AGENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** Upgrades an agent's lease connection into its pool's queue (`?pool=&agent_id=`). */
 async function connect(c: AppContext): Promise<Response> {
   const pool = c.req.query("pool") ?? "default";
   const agentId = c.req.query("agent_id") ?? "";
-  if (!POOL.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name (a-z, 0-9, _ and -).`);
+  if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name (a-z, 0-9, _ and -).`);
   if (!AGENT_ID.test(agentId)) throw new ApiError("invalid_query", "agent_id is required (1-128 of A-Z a-z 0-9 _ . : -).");
   // HEAD reaches GET handlers; a 101 answer to it cannot be built, so only GET upgrades.
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || c.req.method !== "GET") {
@@ -41,14 +41,7 @@ async function upload(c: AppContext): Promise<Response> {
   if (v === "expired") throw new ApiError("link_expired", "This upload grant has expired.");
   if (v !== "ok") throw new ApiError("invalid_signature", "This upload URL is not signed for this lease.");
   if (Number(index) >= 16) throw new ApiError("bad_request", "Output index must be below 16 (the grant's max_files).");
-  const { contentType, length } = imageBodyHeaders(c, config.MAX_UPLOAD_BYTES);
-  const stream = new FixedLengthStream(length);
-  c.req.raw.body!.pipeTo(stream.writable).catch(() => undefined);
-  try {
-    await c.env.FILES.put(key, stream.readable, { httpMetadata: { contentType }, customMetadata: { job: jobId, lease: leaseId } });
-  } catch {
-    throw new ApiError("bad_request", `The body did not match its Content-Length of ${length} bytes.`);
-  }
+  const { contentType, length } = await storeImageBody(c, key, { job: jobId, lease: leaseId });
   const kept = await queueFor(c.env, poolOfTaskId(jobId)!).uploadFinished(jobId, leaseId, key);
   if (!kept) throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current; the upload was discarded.`);
   return c.json({ key, bytes: length, content_type: contentType }, 201);

@@ -9,7 +9,7 @@ import { readJson } from "../http/body.ts";
 import type { AppContext } from "../http/context.ts";
 import { errorResponse } from "../http/errors.ts";
 import { eventsUrl, statusUrl, verifyEventsToken } from "../http/links.ts";
-import { defineRoutes } from "../http/route.ts";
+import { bearer, defineRoutes } from "../http/route.ts";
 import { newTaskId, poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
 import type { NewJob } from "../queue/types.ts";
@@ -130,7 +130,7 @@ async function events(c: AppContext): Promise<Response> {
   const pool = poolOfTaskId(id);
   const token = c.req.query("token");
   let owner: string;
-  const header = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const header = bearer(c.req.header("authorization"));
   if (header) {
     const p = await authenticate(c.env.API_KEYS, header);
     if (!p) throw new ApiError("unauthorized", "That API key is not valid.");

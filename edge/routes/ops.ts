@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { POOL_NAME } from "../../shared/protocol.ts";
 import { defineRoutes } from "../http/route.ts";
 import { catalog, POOLS } from "../catalog.ts";
 import { queueFor } from "../queue/stub.ts";
@@ -7,8 +8,6 @@ import { renderMetrics } from "./metrics-text.ts";
 import { webhookSecretText } from "../webhooks/signature.ts";
 
 export const VERSION = "0.1.0";
-
-const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 function poolsOf(query: string | undefined): string[] {
   if (!query) return POOLS;
@@ -47,7 +46,7 @@ export const opsRoutes = defineRoutes([
     handler: async (c) => {
       const id = c.req.param("id")!;
       const pool = c.req.query("pool") ?? "default";
-      if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
+      if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
       const ok = await queueFor(c.env, pool).drainAgent(id, `requested by admin ${c.get("principal").name}`);
       if (!ok) throw new ApiError("not_found", `No agent ${id} is connected to pool ${pool}.`);
       return c.json({ agent_id: id, draining: true as const }, 202);

@@ -27,20 +27,25 @@ export function imageBodyHeaders(c: AppContext, limit: number): { contentType: s
   return { contentType, length };
 }
 
-async function createUpload(c: AppContext): Promise<Response> {
-  const config = c.get("config");
-  const { contentType, length } = imageBodyHeaders(c, config.MAX_UPLOAD_BYTES);
-  const uploadId = `upl_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+/**
+ * Streams an image request body into R2 under `key` after checking its type and declared
+ * length; the stored object is exactly Content-Length bytes or the put fails.
+ */
+export async function storeImageBody(c: AppContext, key: string, customMetadata: Record<string, string>): Promise<{ contentType: string; length: number }> {
+  const { contentType, length } = imageBodyHeaders(c, c.get("config").MAX_UPLOAD_BYTES);
   const stream = new FixedLengthStream(length);
   c.req.raw.body!.pipeTo(stream.writable).catch(() => undefined);
   try {
-    await c.env.FILES.put(`in/${uploadId}`, stream.readable, {
-      httpMetadata: { contentType },
-      customMetadata: { owner: c.get("principal").name },
-    });
+    await c.env.FILES.put(key, stream.readable, { httpMetadata: { contentType }, customMetadata });
   } catch {
     throw new ApiError("bad_request", `The body did not match its Content-Length of ${length} bytes.`);
   }
+  return { contentType, length };
+}
+
+async function createUpload(c: AppContext): Promise<Response> {
+  const uploadId = `upl_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const { contentType, length } = await storeImageBody(c, `in/${uploadId}`, { owner: c.get("principal").name });
   return c.json({ upload_id: uploadId, content_type: contentType, bytes: length }, 201);
 }
 

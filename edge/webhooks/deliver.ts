@@ -5,16 +5,18 @@ import { randomId } from "../ids.ts";
 import { signWebhook, webhookSecret } from "./signature.ts";
 import { refuseTarget } from "./target.ts";
 
+/** One event, one id: retries keep it so receivers can de-duplicate. */
+const freshState = (): WebhookState => ({ delivered: false, attempts: [], event_id: `msg_${randomId(24)}` });
+
 /** A job that just reached a terminal state with a webhook: its first delivery is due now. */
 export function scheduleWebhook(q: QueueCore, job: Job): void {
   if (!job.webhook_url || job.webhook) return;
-  const state: WebhookState = { delivered: false, attempts: [], event_id: `msg_${randomId(24)}` };
-  q.store.setWebhook(job.id, state, q.now());
+  q.store.setWebhook(job.id, freshState(), q.now());
   q.armAlarm(q.now());
 }
 
 async function deliverOne(q: QueueCore, job: Job): Promise<void> {
-  const state = job.webhook ?? { delivered: false, attempts: [], event_id: `msg_${randomId(24)}` };
+  const state = job.webhook ?? freshState();
   const now = q.now();
   const view = await taskView(job, q.config, null, now);
   const timestamp = Math.floor(now / 1000);

@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { POOL_NAME } from "../protocol.ts";
+
+export { POOL_NAME };
 import { ModelRefSchema } from "../models.ts";
 
 /**
@@ -22,7 +25,6 @@ export type Scalar = z.infer<typeof ScalarSchema>;
 
 export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
-export const POOL_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const nodeId = z.union([z.string().min(1), z.number().int().nonnegative()]).transform(String);
 
