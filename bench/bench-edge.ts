@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { EdgeKeys } from "../scripts/local/edge.ts";
 import { startStack } from "../scripts/local/stack.ts";
 import { EdgeClient } from "./http-client.ts";
@@ -31,19 +34,30 @@ export interface BenchEdgeOptions {
 }
 
 /**
- * A fresh edge in workerd with in-memory state: the local stack with no agents of its own
+ * Where the local Durable Object and R2 state goes: memory (tmpfs) where the machine has it.
+ * Miniflare's default is a folder under /tmp, on disk here, and then every queue write paid
+ * an fsync to a virtual disk (a quarter of workerd's CPU time in `perf`), which is the
+ * emulator's storage, not what the queue costs on Cloudflare.
+ */
+function benchStateDir(): string {
+  return mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "comfy-edge-bench-"));
+}
+
+/**
+ * A fresh edge in workerd with its state in memory: the local stack with no agents of its own
  * (each section brings the agents and sims it measures).
  */
 export async function startBenchEdge(keys: EdgeKeys, opts: BenchEdgeOptions = {}): Promise<BenchEdge> {
   const before = new Set(workerdPids());
+  const stateDir = benchStateDir();
   let url: string;
   let stop: () => Promise<void>;
   if (opts.profileFile) {
-    const edge = await startInspectedEdge(keys, BENCH_VARS, await freePort());
+    const edge = await startInspectedEdge(keys, BENCH_VARS, await freePort(), stateDir);
     url = edge.url;
     stop = () => edge.close(opts.profileFile ?? null);
   } else {
-    const stack = await startStack({ keys, agents: 0, edge: { vars: BENCH_VARS } });
+    const stack = await startStack({ keys, agents: 0, edge: { vars: BENCH_VARS, persistDir: stateDir } });
     url = stack.edge.url;
     stop = () => stack.close();
   }
@@ -57,7 +71,11 @@ export async function startBenchEdge(keys: EdgeKeys, opts: BenchEdgeOptions = {}
     async close() {
       const mem = workerdMemory();
       client.close();
-      await stop();
+      try {
+        await stop();
+      } finally {
+        rmSync(stateDir, { recursive: true, force: true });
+      }
       return mem;
     },
   };

@@ -53,7 +53,7 @@ async function devtools(url: string): Promise<{ call: Call; close(): void }> {
  * with workerd's inspector open so the benchmark can CPU-profile the Worker and its Durable
  * Object (V8 Profiler over the DevTools protocol). Only `--cpu-prof` uses it.
  */
-export async function startInspectedEdge(keys: EdgeKeys, vars: Record<string, string>, inspectorPort: number): Promise<InspectedEdge> {
+export async function startInspectedEdge(keys: EdgeKeys, vars: Record<string, string>, inspectorPort: number, persistDir: string): Promise<InspectedEdge> {
   bundled ??= startLocalEdge({ keys }).then((e) => e.close());
   await bundled;
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
@@ -69,6 +69,7 @@ export async function startInspectedEdge(keys: EdgeKeys, vars: Record<string, st
     compatibilityFlags: flags,
     durableObjects: { JOB_QUEUE: { className: "JobQueue", useSQLite: true } },
     r2Buckets: ["FILES"],
+    defaultPersistRoot: persistDir,
     bindings: {
       ALLOW_HTTP_WEBHOOKS: "true",
       ...vars,

@@ -36,4 +36,10 @@ describe("sim/bin.ts", () => {
     expect(await sim.lines).toContain("--crash-rate must be between 0 and 1");
     expect(await sim.exit).toBe(2);
   });
+
+  it("refuses an unknown --preview-method, naming the choices", async () => {
+    const sim = run(["--preview-method", "fancy"]);
+    expect(await sim.lines).toContain('--preview-method must be one of none, auto, latent2rgb, taesd, got "fancy"');
+    expect(await sim.exit).toBe(2);
+  });
 });

@@ -3,12 +3,13 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { InventorySchema } from "./folders.ts";
-import { type SimOptions, startSim } from "./server.ts";
+import { PREVIEW_METHODS, type PreviewMethod, type SimOptions, startSim } from "./server.ts";
 
 const USAGE = `Usage: node sim/bin.ts [options]
   --port <n>          port to listen on (default 8188; 0 lets the OS pick)
   --host <addr>       address to bind (default 127.0.0.1)
   --step-ms <n>       milliseconds per sampler step (default 50)
+  --preview-method <m> none (default, as ComfyUI), auto, latent2rgb or taesd: binary previews per step
   --models <file>     JSON {folder: [file names]}: the rig's model inventory
   --error-rate <p>    probability (0..1) a prompt fails with execution_error
   --crash-rate <p>    probability the sim dies mid-run and restarts
@@ -40,11 +41,17 @@ function readInventory(file: string): Record<string, string[]> {
   return parsed.data;
 }
 
+function previewMethod(raw: string | undefined): PreviewMethod {
+  if (raw === undefined) return "none";
+  if (!(PREVIEW_METHODS as readonly string[]).includes(raw)) throw new CliError(`--preview-method must be one of ${PREVIEW_METHODS.join(", ")}, got "${raw}"`);
+  return raw as PreviewMethod;
+}
+
 function options(argv: string[]): SimOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: "string" }, host: { type: "string" }, "step-ms": { type: "string" }, models: { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, "step-ms": { type: "string" }, "preview-method": { type: "string" }, models: { type: "string" },
       "error-rate": { type: "string" }, "crash-rate": { type: "string" }, "hang-rate": { type: "string" },
       "slow-rate": { type: "string" }, seed: { type: "string" }, help: { type: "boolean", short: "h" },
     },
@@ -67,6 +74,7 @@ function options(argv: string[]): SimOptions {
     port: number("port", values.port, 8188),
     host: values.host ?? "127.0.0.1",
     stepMs: number("step-ms", values["step-ms"], 50),
+    previewMethod: previewMethod(values["preview-method"]),
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
     ...(values.models ? { inventory: readInventory(values.models) } : {}),
   };

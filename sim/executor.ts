@@ -26,6 +26,8 @@ export interface ExecutorDeps {
   readonly classes: Readonly<Record<string, NodeClassDef>>;
   /** Milliseconds per sampler step. */
   readonly stepMs: number;
+  /** Whether sampler steps send binary previews (ComfyUI's `--preview-method` other than none). */
+  readonly previews: boolean;
   /** The crash fault: the sim dies like a killed ComfyUI. */
   crash(): void;
 }
@@ -253,7 +255,7 @@ export class Executor {
         return textFor();
       },
       sample: async (steps, key) => {
-        const preview = encodePng(64, 64, hash32(key));
+        const preview = this.deps.previews ? encodePng(64, 64, hash32(key)) : null;
         const strikeAt = plan.nodeId === id ? Math.max(1, Math.ceil(plan.atFraction * steps)) : -1;
         const stepMs = this.deps.stepMs * (plan.kind === "slow" ? faults.slowFactor : 1);
         for (let step = 1; step <= steps; step++) {
@@ -268,7 +270,7 @@ export class Executor {
           if (this.interrupted) throw new Interrupted();
           progress.update(id, step, steps);
           hub.send("progress", { value: step, max: steps, prompt_id: promptId, node: id }, clientId);
-          hub.sendPreview(preview, clientId, previewMeta);
+          if (preview) hub.sendPreview(preview, clientId, previewMeta);
         }
       },
       sendImage: (png, index, total) => {

@@ -62,6 +62,21 @@ describe("a normal run", () => {
     client.close();
   });
 
+  it("sends no preview frames with previewMethod none (ComfyUI's default), the same text messages otherwise", async () => {
+    const quiet = await startSim({ port: 0, stepMs: 1, previewMethod: "none" });
+    try {
+      const client = await TestClient.connect(quiet);
+      const id = (await submit(quiet, sd15Prompt(), client.clientId)).body.prompt_id as string;
+      await client.finished(id);
+      expect(client.binaries).toEqual([]);
+      const steps = client.messages.filter((m) => m.type === "progress" && m.data.prompt_id === id && m.data.node === "3");
+      expect(steps.map((m) => m.data.value)).toEqual([1, 2, 3]);
+      client.close();
+    } finally {
+      await quiet.close();
+    }
+  });
+
   it("writes history after the run: {} before, ComfyUI's shape after", async () => {
     const slow = await startSim({ port: 0, stepMs: 30 });
     try {

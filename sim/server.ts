@@ -22,6 +22,9 @@ import { monitorSample, WsHub } from "./ws-hub.ts";
 export type { SimFaults } from "./faults.ts";
 export type { SimExecution, SimStats } from "./stats.ts";
 
+export const PREVIEW_METHODS = ["none", "auto", "latent2rgb", "taesd"] as const;
+export type PreviewMethod = (typeof PREVIEW_METHODS)[number];
+
 export interface SimOptions {
   /** 0 (the default in tests) lets the OS pick; the CLI defaults to 8188. */
   port?: number;
@@ -29,6 +32,11 @@ export interface SimOptions {
   host?: string;
   /** Milliseconds per sampler step (default 50). */
   stepMs?: number;
+  /**
+   * ComfyUI's `--preview-method`: with `none` no binary preview frames are sent. ComfyUI's own
+   * default is `none` (so is the CLI's); here it defaults to `auto` so that tests see previews.
+   */
+  previewMethod?: PreviewMethod;
   /** Model files by folder (`unet`, `clip`, `loras`, ...); default: what the project's workflows need. */
   inventory?: Record<string, string[]>;
   faults?: SimFaults;
@@ -82,6 +90,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
 
   const executor = new Executor({
     queue, hub, cache, files, folders, faults, stats, classes: NODE_CLASSES, stepMs: opts.stepMs ?? 50,
+    previews: (opts.previewMethod ?? "auto") !== "none",
     crash: () => void sim.crash(),
   });
   const router = new Router();

@@ -61,7 +61,7 @@ async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: num
     inputs: await q.inputUrls(job),
     models: job.models.map((m) => `${m.folder}/${m.name}`),
   };
-  return `${JSON.stringify(msg).slice(0, -1)},"graph":${q.store.graphJson(job.id)}}`;
+  return `${JSON.stringify(msg).slice(0, -1)},"graph":${q.store.graphJson(job.seq)}}`;
 }
 
 /** A new (or re-queued) job goes at once to the best idle agent that can run it, if any. */

@@ -7,10 +7,7 @@ export const DISPATCH_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 50
 
 const JSON_COLUMNS = ["models", "inputs", "progress", "outputs", "error", "webhook"] as const;
 
-/**
- * Every column but the two big ones (params and the compiled graph): state transitions and
- * views read these on every message, while the graph is read once, when a job is leased.
- */
+/** The job row's columns; params and the compiled graph live in `job_payloads`, read once per lease. */
 const COLUMNS = [
   "seq", "id", "owner", "workflow_id", "pool", "state", "priority", "attempts", "max_attempts", "models", "models_sig",
   "inputs", "seed", "output_format", "quality", "timeout_s", "lease_id", "lease_expires", "agent_id", "progress",
@@ -53,8 +50,8 @@ export class JobStore {
   }
 
   /** The compiled ComfyUI graph as stored (JSON text), for the job message. */
-  graphJson(id: string): string {
-    return this.sql.exec<{ graph: string }>(`SELECT graph FROM jobs WHERE id = ?`, id).one().graph;
+  graphJson(seq: number): string {
+    return this.sql.exec<{ graph: string }>(`SELECT graph FROM job_payloads WHERE seq = ?`, seq).one().graph;
   }
 
   byIdempotencyKey(owner: string, key: string): Job | null {
@@ -95,14 +92,14 @@ export class JobStore {
       this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models) VALUES (?, ?)`, sig, JSON.stringify(j.models)).rowsWritten > 0;
     const row = this.sql
       .exec<{ seq: number }>(
-        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
+        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, models, models_sig, inputs,
           seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
-        j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.params), JSON.stringify(j.graph),
-        JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+        j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
         j.idem_key, j.idem_hash, j.webhook_url,
       )
       .one();
+    this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, JSON.stringify(j.params), JSON.stringify(j.graph));
     const job: Job = {
       seq: row.seq, id: j.id, owner: j.owner, workflow_id: j.workflow_id, pool: j.pool, state: "queued", priority: j.priority,
       attempts: 0, max_attempts: maxAttempts, models: j.models, models_sig: sig, inputs: j.inputs, seed: j.seed,
@@ -279,7 +276,8 @@ export class JobStore {
   }
 
   delete(id: string): void {
-    this.sql.exec(`DELETE FROM jobs WHERE id = ?`, id);
+    const gone = this.sql.exec<{ seq: number }>(`DELETE FROM jobs WHERE id = ? RETURNING seq`, id).toArray()[0];
+    if (gone) this.sql.exec(`DELETE FROM job_payloads WHERE seq = ?`, gone.seq);
   }
 
   /** The earliest moment something time-based is due: a lease expiry, a webhook retry, a retention sweep. */
