@@ -21,6 +21,7 @@ beforeAll(async () => {
   produced = outcome.outputs;
 });
 afterAll(async () => {
+  comfy.close();
   await storage.close();
   await sim.close();
 });

@@ -71,12 +71,10 @@ export async function deliverOutputs(
     const convert = conversionFor(file, format);
     const filename = deliveredName(file, convert);
     const open = async (): Promise<UploadSource> => {
-      const res = await comfy.view(file, convert, opts.signal);
-      const length = res.headers.get("content-length");
-      const header = res.headers.get("content-type")?.split(";")[0]?.trim();
+      const viewed = await comfy.view(file, convert, opts.signal);
+      const header = viewed.contentType?.split(";")[0]?.trim();
       const contentType = header && header !== "application/octet-stream" ? header : contentTypeFor(filename);
-      if (!res.body) throw new Error(`GET /view ${file.filename} returned no body`);
-      return { body: res.body, bytes: length !== null && /^\d+$/.test(length) ? Number(length) : null, contentType };
+      return { body: viewed.body, bytes: viewed.bytes, contentType };
     };
     let contentType = contentTypeFor(filename);
     const { key, bytes } = await uploadFile(

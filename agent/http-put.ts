@@ -1,34 +1,71 @@
-import { request as httpRequest } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
+// Not `import ... from "node:http"`: its ESM namespace reads the lazy `WebSocket` export,
+// which loads undici (about 10 MB of RSS) into a process that never uses it.
+const http = process.getBuiltinModule("node:http");
+const https = process.getBuiltinModule("node:https");
+
+export type PutOptions = {
+  /** Aborting rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Limit on the whole PUT, body and reply included; rejects with an error whose code is ETIMEDOUT. */
+  timeoutMs: number;
+};
+
+// Node's agents pool per origin (host:port), so one of each serves every upload target.
+// Idle sockets are unref'd by Node and closed after 4 s, before a server's idle limit.
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 8, timeout: 4_000 };
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+const httpsAgent = new https.Agent(AGENT_OPTIONS);
+
+/** Only the small JSON reply matters; a huge error page is read off but not kept. */
+const MAX_REPLY_BYTES = 64 * 1024;
+
 /**
- * One streaming PUT with an exact Content-Length, over node:http(s) rather than fetch: it
- * does not depend on the process's global fetch dispatcher (which a host process may
- * replace) and streams without buffering.
+ * One streaming PUT with an exact Content-Length, over node:http(s) keep-alive rather than
+ * fetch: no web streams between a `/view` body and this request, one timer per PUT, and no
+ * dependence on the process's global fetch dispatcher (which a host process may replace).
  */
 export function putStream(
   url: string,
-  body: ReadableStream<Uint8Array> | Uint8Array,
+  body: Readable | Uint8Array,
   headers: Record<string, string>,
-  signal: AbortSignal,
+  opts: PutOptions,
 ): Promise<{ status: number; text: string }> {
+  const { signal } = opts;
+  if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === "https:" ? httpsRequest : httpRequest)(u, { method: "PUT", headers, signal }, (res) => {
+    const secure = u.protocol === "https:";
+    let timer: NodeJS.Timeout | undefined;
+    const detach = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const fail = (err: unknown) => {
+      detach();
+      reject(err);
+    };
+    // Destroying the request errors it (rejecting via its listener) and ends the piped body.
+    const onAbort = () => req.destroy(signal?.reason as Error);
+    const req = (secure ? https.request : http.request)(u, { method: "PUT", headers, agent: secure ? httpsAgent : httpAgent }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (c: Buffer) => {
-        // Only the small JSON reply matters; a huge error page is cut short.
-        if (size < 64 * 1024) chunks.push(c);
+        if (size < MAX_REPLY_BYTES) chunks.push(c);
         size += c.length;
       });
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
+      res.on("end", () => {
+        detach();
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
+      });
+      res.on("error", fail);
     });
-    req.on("error", reject);
+    req.on("error", fail);
+    timer = setTimeout(() => req.destroy(Object.assign(new Error(`PUT timed out after ${opts.timeoutMs} ms`), { code: "ETIMEDOUT" })), opts.timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
     if (body instanceof Uint8Array) req.end(body);
-    else pipeline(Readable.fromWeb(body as import("node:stream/web").ReadableStream<Uint8Array>), req).catch(reject);
+    else pipeline(body, req).catch(fail);
   });
 }

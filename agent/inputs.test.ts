@@ -17,6 +17,7 @@ beforeAll(async () => {
   comfy = new ComfyClient(sim.url);
 });
 afterAll(async () => {
+  comfy.close();
   await files.close();
   await sim.close();
 });
@@ -33,7 +34,7 @@ describe("stageInputs", () => {
     expect(name).toBe("job-img2img-1_my_cat.png");
     expect((job.graph["10"] as { inputs: { image: string } }).inputs.image).toBe("placeholder.png");
     const stored = await comfy.view({ filename: name, subfolder: "", type: "input" });
-    expect(Buffer.from(await stored.arrayBuffer()).equals(TINY_PNG)).toBe(true);
+    expect(Buffer.concat(await stored.body.toArray()).equals(TINY_PNG)).toBe(true);
     const outcome = await runPrompt(comfy, { graph, pollMs: 25 });
     expect(outcome.ok).toBe(true);
   });

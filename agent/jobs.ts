@@ -259,22 +259,31 @@ export class JobSlots {
       onFileDone: (done) => slot.progress.push(this.#progress(slot, { phase: "uploading", value: done, max: total, node: null, step_name: null })),
     });
     if (abort.signal.aborted) return this.#failFromError(slot, abort.signal.reason);
-    slot.progress.flush();
+    // `complete` says more than any progress still held ("uploading 1/1"): that one is dropped.
+    slot.progress.close();
     this.#deps.metrics.jobsDone += 1;
     this.#deps.metrics.uploadedBytes += outputs.reduce((n, o) => n + o.bytes, 0);
     log.info({ prompt_id: outcome.promptId, run_ms: outcome.runMs, outputs: outputs.length }, "job complete");
     this.#final(log, { type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs, prompt_id: outcome.promptId, run_ms: outcome.runMs });
   }
 
+  /**
+   * Progress to the edge, each costing it a write: "queued in ComfyUI" only if the job is still
+   * waiting a throttle interval later; the start of a run at once (the job turns RUNNING, with
+   * its true start time); steps throttled.
+   */
   #onRunProgress(slot: Slot, p: RunProgress): void {
+    const message = this.#progress(slot, p);
+    if (p.phase === "queued") return slot.progress.defer(message);
     if (p.phase === "running" && slot.state === "queued") {
       slot.state = "running";
       slot.runningSince = Date.now();
       const waited = (Date.now() - slot.acceptedAt) / 1000;
       this.#deps.metrics.queueWait(waited);
       slot.log.info({ queue_wait_s: waited }, "running in ComfyUI");
+      return slot.progress.pushNow(message);
     }
-    slot.progress.push(this.#progress(slot, p));
+    slot.progress.push(message);
   }
 
   #progress(slot: Slot, p: Omit<ProgressMessage, "type" | "job_id" | "lease_id">): ProgressMessage {

@@ -159,6 +159,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       await conn.close();
     } finally {
       events.close();
+      comfy.close();
       // Whatever failed above, ComfyUI must not outlive the agent.
       await supervisor?.stop();
       await metricsServer?.close();
@@ -185,6 +186,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       conn.kill();
       slots.abandonAll();
       events.close();
+      comfy.close();
       void supervisor?.stop(0);
       void metricsServer?.close();
       welcomeWaiters = [];

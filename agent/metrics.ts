@@ -1,5 +1,8 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+
+// As in http-put.ts: an ESM import of node:http would load undici (its lazy WebSocket export).
+const { createServer } = process.getBuiltinModule("node:http");
 
 /** The agent's counters, rendered in Prometheus text format. */
 export class Metrics {

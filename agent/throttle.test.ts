@@ -30,3 +30,30 @@ test("close drops a held value", () => {
   vi.advanceTimersByTime(1_000);
   expect(sent).toEqual([1]);
 });
+
+test("pushNow sends at once even inside the interval and drops what was held", () => {
+  const sent: number[] = [];
+  const t = new Throttle<number>(100, (v) => sent.push(v));
+  t.push(1);
+  t.push(2);
+  t.pushNow(3);
+  expect(sent).toEqual([1, 3]);
+  vi.advanceTimersByTime(1_000);
+  expect(sent).toEqual([1, 3]);
+  t.push(4);
+  expect(sent).toEqual([1, 3, 4]);
+});
+
+test("defer sends only after a full interval, and not at all when a newer value came first", () => {
+  const sent: number[] = [];
+  const t = new Throttle<number>(100, (v) => sent.push(v));
+  t.defer(1);
+  vi.advanceTimersByTime(99);
+  expect(sent).toEqual([]);
+  vi.advanceTimersByTime(1);
+  expect(sent).toEqual([1]);
+  t.defer(2);
+  t.pushNow(3);
+  vi.advanceTimersByTime(1_000);
+  expect(sent).toEqual([1, 3]);
+});

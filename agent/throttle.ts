@@ -28,6 +28,25 @@ export class Throttle<T> {
     }, Math.max(0, wait));
   }
 
+  /** Sends `value` now (a change that must not wait, such as a job starting), dropping anything held. */
+  pushNow(value: T): void {
+    this.close();
+    this.#emit(value);
+  }
+
+  /**
+   * Holds `value` for a full interval before sending it, unless something newer replaces it
+   * first: for states that are often over before they are worth a message.
+   */
+  defer(value: T): void {
+    this.#held = { value };
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.flush();
+    }, this.#intervalMs);
+  }
+
   flush(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;

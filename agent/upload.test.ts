@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Readable } from "node:stream";
 import { afterEach, describe, expect, test } from "vitest";
 import type { UploadGrant } from "../shared/protocol.ts";
 import { uploadFile, uploadUrl, UploadError, type UploadSource } from "./upload.ts";
@@ -35,13 +36,7 @@ function grant(baseUrl: string, over: Partial<UploadGrant> = {}): UploadGrant {
 
 function source(bytes: Uint8Array, known = true): () => Promise<UploadSource> {
   return async () => ({
-    body: new ReadableStream({
-      start(c) {
-        c.enqueue(bytes.slice(0, 3));
-        c.enqueue(bytes.slice(3));
-        c.close();
-      },
-    }),
+    body: Readable.from([bytes.slice(0, 3), bytes.slice(3)]),
     bytes: known ? bytes.byteLength : null,
     contentType: "image/webp",
   });

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import pRetry, { AbortError } from "p-retry";
 import { z } from "zod";
 import type { UploadGrant } from "../shared/protocol.ts";
@@ -5,7 +6,8 @@ import { putStream } from "./http-put.ts";
 
 /** One file to PUT: a fresh stream per attempt (a consumed stream cannot be replayed). */
 export type UploadSource = {
-  body: ReadableStream<Uint8Array>;
+  /** Destroyed by the uploader on every path that does not read it to the end. */
+  body: Readable;
   /** Exact length when known (the Content-Length to send); null makes the uploader count it. */
   bytes: number | null;
   contentType: string;
@@ -84,7 +86,7 @@ export async function uploadFile(
 }
 
 async function putOnce(url: string, source: UploadSource, maxBytes: number, opts: UploadOptions): Promise<{ key: string; bytes: number }> {
-  let body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> = source.body;
+  let body: Readable | Uint8Array = source.body;
   let bytes = source.bytes;
   if (bytes === null) {
     // Without a length there is no Content-Length to send: count it (bounded by max_bytes).
@@ -93,19 +95,23 @@ async function putOnce(url: string, source: UploadSource, maxBytes: number, opts
     bytes = buffered.byteLength;
   }
   if (bytes > maxBytes) {
-    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+    source.body.destroy();
     throw new AbortError(new UploadError("output_too_large", `output is ${bytes} bytes; this job may upload at most ${maxBytes}`, false));
   }
-  const signals = [opts.signal, AbortSignal.timeout(opts.timeoutMs ?? 300_000)].filter((s): s is AbortSignal => s !== undefined);
   let res: { status: number; text: string };
   try {
-    res = await putStream(url, body, { "content-type": source.contentType, "content-length": String(bytes) }, AbortSignal.any(signals));
+    res = await putStream(url, body, { "content-type": source.contentType, "content-length": String(bytes) }, {
+      timeoutMs: opts.timeoutMs ?? 300_000,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
   } catch (e) {
-    if (body instanceof ReadableStream) await body.cancel().catch(() => {});
+    source.body.destroy();
     if (opts.signal?.aborted) throw new AbortError(toError(opts.signal.reason));
     const cause = (e as { cause?: { code?: string; message?: string }; code?: string }).cause ?? (e as { code?: string });
     throw new UploadError("upload_failed", `upload failed: ${cause?.code ?? (e as Error).message}`, true);
   }
+  // A server may answer before reading the whole body: what is left of the source is dropped.
+  source.body.destroy();
   const text = res.text;
   const ok = res.status >= 200 && res.status < 300;
   if (res.status >= 500 || res.status === 408 || res.status === 429) {
@@ -125,24 +131,18 @@ async function putOnce(url: string, source: UploadSource, maxBytes: number, opts
   return { key: parsed.key, bytes };
 }
 
-async function readBounded(stream: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
-  const chunks: Uint8Array[] = [];
+async function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of stream) {
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
     total += chunk.byteLength;
     if (total > maxBytes) {
-      await stream.cancel().catch(() => {});
+      stream.destroy();
       throw new AbortError(new UploadError("output_too_large", `output exceeds the ${maxBytes} bytes this job may upload`, false));
     }
     chunks.push(chunk);
   }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return Buffer.concat(chunks, total);
 }
 
 function isRetryableSourceError(e: unknown): boolean {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import type { SimStats } from "../sim/server.ts";
+import { AGENT_NODE_FLAGS, buildAgentBundle } from "../scripts/agent-bundle.ts";
 import { ROOT } from "../scripts/local/edge.ts";
 import { procCpuMs, procMemory, type ProcMemory } from "./procfs.ts";
 
@@ -93,14 +94,26 @@ export interface AgentChildOptions {
   cpuProfDir?: string;
 }
 
-/** Starts a real agent process (`node agent/bin.ts`); it connects on its own (watch `GET /agents`). */
-export function startAgentChild(name: string, o: AgentChildOptions): Child {
+let bundle: Promise<string> | null = null;
+
+/** The agent as rigs run it: bundled (once per benchmark run, from the current source). */
+export function agentBundle(): Promise<string> {
+  bundle ??= buildAgentBundle();
+  return bundle;
+}
+
+/**
+ * Starts a real agent process as rigs run it (`node --max-semi-space-size=1
+ * dist/comfy-agent.mjs`, built by `agentBundle()` first); it connects on its own (watch `GET /agents`).
+ */
+export async function startAgentChild(name: string, o: AgentChildOptions): Promise<Child> {
   const node = o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
   return start(
     name,
     [
+      ...AGENT_NODE_FLAGS,
       ...node,
-      join(ROOT, "agent/bin.ts"),
+      await agentBundle(),
       "--edge", o.edgeUrl,
       "--comfyui", o.comfyUrl,
       "--name", name,

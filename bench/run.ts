@@ -9,7 +9,7 @@ import { runOnce } from "./suite.ts";
 
 const NOTES = [
   "Every section starts a fresh edge (workerd via Miniflare, in-memory state) with the rate and queue limits raised.",
-  "Agents are real processes (node agent/bin.ts); each sim is a child process (node sim/bin.ts), one per agent; memory is each process's VmHWM from /proc.",
+  "Agents are real processes run as on rigs (node --max-semi-space-size=1 dist/comfy-agent.mjs, bundled from the current source); each sim is a child process (node sim/bin.ts), one per agent; memory is each process's VmHWM from /proc.",
   "dispatch 202 → job can be negative: the queue pushes the job down the agent's socket before the 202 has reached the client.",
   "notify = the sim's execution end → the client sees SUCCESS with URLs; it includes the agent fetching the image from the sim and uploading it to the edge.",
   "GPU idle = Σ gaps between consecutive executions / Σ (first start → last end) per sim, with every job submitted up front (a backlog throughout).",

@@ -14,6 +14,7 @@ beforeAll(async () => {
   comfy = new ComfyClient(sim.url);
 });
 afterAll(async () => {
+  comfy.close();
   await sim.close();
 });
 
@@ -46,8 +47,8 @@ describe("ComfyClient against the sim", () => {
   test("uploads an input image and reads it back by name", async () => {
     const uploaded = await comfy.uploadImage(new Blob([TINY_PNG], { type: "image/png" }), "client_test_in.png");
     expect(uploaded.name).toBe("client_test_in.png");
-    const res = await comfy.view({ filename: uploaded.name, subfolder: uploaded.subfolder, type: "input" });
-    expect(Buffer.from(await res.arrayBuffer()).equals(TINY_PNG)).toBe(true);
+    const viewed = await comfy.view({ filename: uploaded.name, subfolder: uploaded.subfolder, type: "input" });
+    expect(Buffer.concat(await viewed.body.toArray()).equals(TINY_PNG)).toBe(true);
   });
 
   test("views an output as PNG, and re-encoded when asked", async () => {
@@ -56,11 +57,11 @@ describe("ComfyClient against the sim", () => {
     const file = outcome.outputs[0];
     if (!file) throw new Error("no output");
     const png = await comfy.view(file);
-    expect(png.headers.get("content-type")).toMatch(/^image\/png/);
-    expect(Buffer.from(await png.arrayBuffer()).subarray(1, 4).toString()).toBe("PNG");
+    expect(png.contentType).toMatch(/^image\/png/);
+    expect(Buffer.concat(await png.body.toArray()).subarray(1, 4).toString()).toBe("PNG");
     const webp = await comfy.view(file, { format: "webp", quality: 80 });
-    expect(webp.headers.get("content-type")).toMatch(/^image\/webp/);
-    await webp.body?.cancel();
+    expect(webp.contentType).toMatch(/^image\/webp/);
+    webp.body.destroy();
   });
 
   test("queue, delete and interrupt by prompt id", async () => {

@@ -64,7 +64,7 @@ export async function benchRealAgent(keys: EdgeKeys, counts: Counts, profiling: 
   try {
     const { value, memory } = await withEdge(keys, { clientSockets: 4, profileFile: profiling.edgeFile("real-agent") }, async (edge) => {
       const cpuProfDir = profiling.agentDir("real-agent");
-      const agent = startAgentChild("bench-real", { edgeUrl: edge.url, token: keys.agent, comfyUrl: sim.url, stateDir, prefetch: 0, ...(cpuProfDir ? { cpuProfDir } : {}) });
+      const agent = await startAgentChild("bench-real", { edgeUrl: edge.url, token: keys.agent, comfyUrl: sim.url, stateDir, prefetch: 0, ...(cpuProfDir ? { cpuProfDir } : {}) });
       try {
         await waitFor(async () => (await edge.client.connectedAgents()).length === 1, "the agent to connect", 60_000, 100).catch((e: Error) => {
           throw new Error(`${e.message}\n${agent.tail()}`);

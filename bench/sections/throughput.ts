@@ -73,8 +73,10 @@ async function scenario(keys: EdgeKeys, counts: Counts, sims: SimChild[], prefet
   const stateDir = mkdtempSync(join(tmpdir(), "bench-agents-"));
   const base = { agents: n, prefetch, render_ms: renderMs, step_ms: stepMs, steps, jobs };
   const { value, memory } = await withEdge(keys, { clientSockets: counts.submitters, profileFile: hooks.profiling.edgeFile(name) }, async (edge) => {
-    const agents: Child[] = sims.map((sim, i) =>
-      startAgentChild(`bench-${name}-${i}`, { edgeUrl: edge.url, token: keys.agent, comfyUrl: sim.url, stateDir, prefetch, ...(profileDir ? { cpuProfDir: profileDir } : {}) }),
+    const agents: Child[] = await Promise.all(
+      sims.map((sim, i) =>
+        startAgentChild(`bench-${name}-${i}`, { edgeUrl: edge.url, token: keys.agent, comfyUrl: sim.url, stateDir, prefetch, ...(profileDir ? { cpuProfDir: profileDir } : {}) }),
+      ),
     );
     let agentPeak = 0;
     try {
