@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { AgentMessage, JobError, JobMessage, LeaseRef } from "../shared/protocol.ts";
+import { freeSlots, type AgentMessage, type JobError, type JobMessage, type LeaseRef } from "../shared/protocol.ts";
 import type { ComfyClient } from "./comfy/client.ts";
 import type { ComfyEventHub } from "./comfy/event-hub.ts";
 import { missingModels, type RunOutcome, type StopReason } from "./comfy/outcome.ts";
@@ -101,8 +101,9 @@ export class JobSlots {
         this.#halt(old, STOP.superseded);
       }
     }
-    const held = [...this.#slots.values()].filter((s) => !s.silent).length;
-    if (this.#draining || held >= this.#deps.capacity + this.#deps.prefetch) {
+    const live = [...this.#slots.values()].filter((s) => !s.silent);
+    const held = { total: live.length, uploading: live.filter((s) => s.state === "uploading").length };
+    if (this.#draining || freeSlots(this.#deps, held) <= 0) {
       const reason = this.#draining ? "agent is draining" : "agent is at capacity";
       log.warn({ reason }, "job refused");
       this.#final(log, { type: "release", job_id: job.job_id, lease_id: job.lease_id, reason });
@@ -250,7 +251,8 @@ export class JobSlots {
     }
     slot.state = "uploading";
     const total = outcome.outputs.length;
-    slot.progress.push(this.#progress(slot, { phase: "uploading", value: 0, max: total, node: null, step_name: null }));
+    // At once: the edge counts an uploading job out of ComfyUI's slots and sends the next one.
+    slot.progress.pushNow(this.#progress(slot, { phase: "uploading", value: 0, max: total, node: null, step_name: null }));
     const outputs = await deliverOutputs(this.#deps.comfy, outcome.outputs, job.upload, job.output_format, {
       signal: abort.signal,
       retries: this.#deps.tuning.uploadRetries,

@@ -46,6 +46,20 @@ export const HelloSchema = z.object({
   gpu: GpuSchema.nullable(),
 });
 
+/** The leases an agent holds, and how many of those are only uploading their outputs. */
+export type HeldLeases = { total: number; uploading: number };
+
+/**
+ * How many more jobs an agent takes, the rule both sides apply. A lease whose outputs are
+ * uploading no longer uses ComfyUI, so it does not count against `capacity + prefetch` (the
+ * next job runs while the last one uploads); all leases count against twice that, so slow
+ * uploads cannot pile up without bound.
+ */
+export function freeSlots(agent: { capacity: number; prefetch: number }, held: HeldLeases): number {
+  const slots = agent.capacity + agent.prefetch;
+  return Math.max(0, Math.min(slots - (held.total - held.uploading), 2 * slots - held.total));
+}
+
 export const LeaseRefSchema = z.object({ job_id: id, lease_id: id });
 export type LeaseRef = z.infer<typeof LeaseRefSchema>;
 

@@ -175,6 +175,27 @@ describe("dispatch and the lease lifecycle", () => {
     expect(t).toMatchObject({ status: "FAILURE", attempts: 2, error: { code: "execution_error", node_id: "3", node_type: "KSampler" } });
   });
 
+  it("sends the next job once the last one is uploading (no ComfyUI slot used), up to twice the agent's slots", async () => {
+    const a = await agent();
+    a.hello({ capacity: 1 });
+    await a.next("welcome");
+    for (let i = 0; i < 3; i++) await submit({ prompt: `upload overlap ${i}` });
+    const first = await a.next("job");
+    await expect(a.next("job", 300)).rejects.toThrow();
+    a.send({ type: "progress", job_id: first.job_id, lease_id: first.lease_id, phase: "running", value: 1, max: 2, node: "3" });
+    await expect(a.next("job", 300)).rejects.toThrow();
+    a.send({ type: "progress", job_id: first.job_id, lease_id: first.lease_id, phase: "uploading", value: 0, max: 1 });
+    const second = await a.next("job");
+    expect(second.job_id).not.toBe(first.job_id);
+    // Two leases held, one uploading: both limits are reached even when the second uploads too.
+    a.send({ type: "progress", job_id: second.job_id, lease_id: second.lease_id, phase: "uploading", value: 0, max: 1 });
+    await expect(a.next("job", 300)).rejects.toThrow();
+    a.send({ type: "complete", job_id: first.job_id, lease_id: first.lease_id, outputs: [] });
+    await a.next("ack");
+    const third = await a.next("job");
+    expect([first.job_id, second.job_id]).not.toContain(third.job_id);
+  });
+
   it("gives a released lease back without counting an attempt", async () => {
     const a = await agent();
     a.hello();

@@ -141,6 +141,8 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       if (!job) return refuse(q, ws, msg.job_id, msg.lease_id, "progress");
       if (before?.state !== job.state) q.notify(job);
       else q.notifyProgress(job);
+      // Uploading frees the job's ComfyUI slot (shared/protocol.ts freeSlots): the next job can start.
+      if (msg.phase === "uploading" && before?.progress?.phase !== "uploading") await fillAgent(q, att.agent_id);
       return;
     }
     case "complete": {

@@ -1,4 +1,4 @@
-import type { JobMessage } from "../../shared/protocol.ts";
+import { freeSlots as slotsLeft, type JobMessage } from "../../shared/protocol.ts";
 import { randomId } from "../ids.ts";
 import { sign } from "../auth/signing.ts";
 import type { AgentRecord } from "./agents.ts";
@@ -12,7 +12,7 @@ export function primaryModel(job: Job): string | null {
 }
 
 export function freeSlots(q: QueueCore, agent: AgentRecord): number {
-  return agent.capacity + agent.prefetch - q.store.heldCount(agent.agent_id);
+  return slotsLeft(agent, q.store.held(agent.agent_id));
 }
 
 function available(q: QueueCore): AgentRecord[] {
@@ -69,7 +69,10 @@ export async function dispatchJob(q: QueueCore, job: Job, exclude?: string): Pro
   const warm = primaryModel(job);
   const candidates = available(q)
     .filter((a) => a.agent_id !== exclude)
-    .map((a) => ({ a, free: freeSlots(q, a), held: q.store.heldCount(a.agent_id) }))
+    .map((a) => {
+      const held = q.store.held(a.agent_id);
+      return { a, free: slotsLeft(a, held), held: held.total - held.uploading };
+    })
     .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, () => q.store.modelSets()).includes(job.models_sig))
     // Idle agents first (a prefetch slot on a busy one is the last resort), then the one with the model warm.
     .sort((x, y) => x.held - y.held || Number(y.a.last_model === warm) - Number(x.a.last_model === warm));

@@ -1,4 +1,4 @@
-import type { JobError, Output } from "../../shared/protocol.ts";
+import type { HeldLeases, JobError, Output } from "../../shared/protocol.ts";
 import type { Job, JobState, NewJob, ProgressState, WebhookState } from "./types.ts";
 
 type Row = Record<string, SqlStorageValue>;
@@ -35,7 +35,7 @@ const json = (v: unknown): string | null => (v === null || v === undefined ? nul
 export class JobStore {
   private readonly sql: SqlStorage;
   private readonly storage: DurableObjectStorage;
-  private readonly held = new Map<string, number>();
+  private readonly heldCache = new Map<string, HeldLeases>();
   private readonly pendingCounts = new Map<string, number>();
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -139,14 +139,25 @@ export class JobStore {
     return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).toArray().map(toJob);
   }
 
-  /** Leases an agent holds; cached per agent and dropped whenever one of its jobs changes state. */
-  heldCount(agentId: string): number {
-    let n = this.held.get(agentId);
-    if (n === undefined) {
-      n = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`, agentId).one().n;
-      this.held.set(agentId, n);
+  /** Leases an agent holds (and how many only upload); cached per agent and dropped whenever one of its jobs changes. */
+  held(agentId: string): HeldLeases {
+    let h = this.heldCache.get(agentId);
+    if (h === undefined) {
+      const r = this.sql
+        .exec<{ total: number; uploading: number | null }>(
+          `SELECT count(*) AS total, sum(json_extract(progress, '$.phase') = 'uploading') AS uploading
+           FROM jobs WHERE agent_id = ? AND state IN ('leased', 'running')`,
+          agentId,
+        )
+        .one();
+      h = { total: r.total, uploading: r.uploading ?? 0 };
+      this.heldCache.set(agentId, h);
     }
-    return n;
+    return h;
+  }
+
+  heldCount(agentId: string): number {
+    return this.held(agentId).total;
   }
 
   activeCount(): number {
@@ -160,7 +171,7 @@ export class JobStore {
     if (!row) return null;
     const job = toJob(row);
     // agent_id names the job's holder (or last holder), so its lease count may have changed.
-    if (job?.agent_id) this.held.delete(job.agent_id);
+    if (job?.agent_id) this.heldCache.delete(job.agent_id);
     return job;
   }
 

@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { USAGE } from "../../agent/config.ts";
+import { AGENT_NODE_FLAGS } from "../../scripts/agent-bundle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const unit = readFileSync(new URL("./comfy-agent@.service", import.meta.url), "utf8");
@@ -28,8 +29,16 @@ describe("comfy-agent@.service", () => {
     expect(settings("TimeoutStopSec")).toEqual(["120s"]);
   });
 
+  it("runs the bundled agent with the Node flags the benchmark measured", () => {
+    const [node, ...rest] = execStart.split(" ");
+    expect(node).toMatch(/\/node$/);
+    const script = rest.findIndex((a) => a.endsWith("/dist/comfy-agent.mjs"));
+    expect(script).toBeGreaterThan(-1);
+    expect(rest.slice(0, script)).toEqual(AGENT_NODE_FLAGS);
+  });
+
   it("passes only flags comfy-agent knows", () => {
-    const flags = execStart.match(/--[a-z-]+/g) ?? [];
+    const flags = execStart.slice(execStart.indexOf("comfy-agent.mjs")).match(/--[a-z-]+/g) ?? [];
     expect(flags.length).toBeGreaterThan(0);
     for (const flag of flags) expect(USAGE).toContain(`${flag} `);
   });
