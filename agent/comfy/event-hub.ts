@@ -11,7 +11,7 @@ export type PromptListener = {
 };
 
 /** The event types a prompt's run acts on; anything else (status, executed, custom) is dropped unparsed. */
-const ROUTED = new Set(["execution_start", "execution_cached", "executing", "progress", "execution_success", "execution_error", "execution_interrupted"]);
+const ROUTED = new Set(["execution_start", "execution_cached", "executing", "executed", "progress", "execution_success", "execution_error", "execution_interrupted"]);
 const ENDS = new Set(["execution_success", "execution_error", "execution_interrupted"]);
 
 /**

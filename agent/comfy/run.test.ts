@@ -4,7 +4,7 @@ import { CHECKPOINT, txt2img } from "../testing/graphs.ts";
 import { startTcpProxy } from "../testing/tcp-proxy.ts";
 import { until } from "../testing/until.ts";
 import { ComfyClient } from "./client.ts";
-import type { RunOutcome } from "./outcome.ts";
+import { producedFiles, type RunOutcome } from "./outcome.ts";
 import { PromptRun, runPrompt, type RunProgress } from "./run.ts";
 
 type Sim = Awaited<ReturnType<typeof startSim>>;
@@ -49,6 +49,19 @@ describe("runPrompt on the sim", () => {
     expect(steps.length).toBeGreaterThan(0);
     expect(steps.every((p) => p.step_name === "KSampler" && p.phase === "running")).toBe(true);
     expect(progress.some((p) => p.node === "8" && p.step_name === "VAE Decode")).toBe(true);
+  });
+
+  test("a clean run takes its outputs from the socket's executed events, exactly as history records them, without GET /history", async () => {
+    const { sim: s, comfy } = await sim();
+    const graph = txt2img({ seed: 11 });
+    const first = ok(await runPrompt(comfy, { graph, ...fast }));
+    const cached = ok(await runPrompt(comfy, { graph, ...fast }));
+    const historyReads = s.stats().requests.filter((r) => r.path.startsWith("/history") || r.path.startsWith("/api/history"));
+    expect(historyReads).toEqual([]);
+    for (const outcome of [first, cached]) {
+      const entry = await comfy.history(outcome.promptId);
+      expect(outcome.outputs).toEqual(producedFiles(entry?.outputs ?? {}));
+    }
   });
 
   test("a fully cached rerun still completes with outputs", async () => {

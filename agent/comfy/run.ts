@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
 import type { ComfyEventHub } from "./event-hub.ts";
 import { isComfyError } from "./errors.ts";
-import { executionFailure, externalInterrupt, failure, outcomeFromHistory, stopped, submitFailure, type RunOutcome, type StopReason } from "./outcome.ts";
+import { executionFailure, externalInterrupt, failure, outcomeFromHistory, producedFiles, stopped, submitFailure, type RunOutcome, type StopReason } from "./outcome.ts";
 import { PromptWatch, type RunProgress } from "./watch.ts";
 
 export type { RunProgress } from "./watch.ts";
@@ -189,6 +189,8 @@ export class PromptRun {
       // The socket said it finished: its history entry is all that is needed (no /queue), unless
       // ComfyUI has not stored it yet; then the queue says whether it still runs.
       if (this.#watch.finished && !this.#watch.socketDown) {
+        const reported = this.#stop ? null : this.#watch.reportedOutputs();
+        if (reported) return { ok: true, promptId: this.promptId, outputs: producedFiles(reported), runMs: this.#runMs() };
         const entry = await this.#comfy.history(this.promptId);
         if (entry) return outcomeFromHistory(this.promptId, entry, this.#runMs(), this.#stop);
       }

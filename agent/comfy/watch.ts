@@ -31,6 +31,12 @@ export class PromptWatch {
   interrupted: { node_id?: string; node_type?: string } | null = null;
   socketDown = false;
   missedEvents = false;
+  /** `execution_success` itself was seen (not only the final `executing {node: null}`). */
+  #succeeded = false;
+  /** The socket dropped at some point: events may be missing, only `/history` is whole. */
+  #gap = false;
+  /** `executed` outputs by node, as history will record them. */
+  readonly #outputs: Record<string, Record<string, unknown>> = {};
   readonly #comfy: ComfyClient;
   readonly #clientId: string;
   readonly #promptId: string;
@@ -58,6 +64,7 @@ export class PromptWatch {
         this.#hooks.log?.debug({ prompt_id: this.#promptId, why }, "ComfyUI socket closed; polling /history");
         this.#socket = null;
         this.socketDown = true;
+        this.#gap = true;
         this.#hooks.onChange();
       },
     };
@@ -78,6 +85,7 @@ export class PromptWatch {
       await this.open();
       this.socketDown = false;
       this.missedEvents = true;
+      this.#gap = true;
       this.#hooks.onChange();
     } catch {
       // Still down; the caller keeps polling.
@@ -136,6 +144,7 @@ export class PromptWatch {
         return;
       }
       case "execution_success":
+        this.#succeeded = true;
         this.#finish();
         return;
       case "execution_error":
@@ -148,9 +157,21 @@ export class PromptWatch {
         this.#hooks.onChange();
         return;
       }
-      case "executed":
+      case "executed": {
+        const output = event.data.output;
+        if (typeof output === "object" && output !== null && !Array.isArray(output)) this.#outputs[event.data.node] = output as Record<string, unknown>;
         return;
+      }
     }
+  }
+
+  /**
+   * The outputs the socket reported, when they are known to be complete: the prompt succeeded
+   * and the socket never dropped. ComfyUI sends `executed` for every output node, cached ones
+   * included, with what history then records; so a clean run needs no `GET /history`.
+   */
+  reportedOutputs(): Record<string, Record<string, unknown>> | null {
+    return this.#succeeded && !this.#gap && !this.socketDown ? this.#outputs : null;
   }
 
   #finish(): void {
