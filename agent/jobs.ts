@@ -45,6 +45,9 @@ export type JobSlotsDeps = {
   comfyReady?: (signal: AbortSignal) => Promise<void>;
 };
 
+/** How long the start of a run waits to be reported: long enough for instant jobs to be uploading by then. */
+const RUNNING_HOLD_MS = 20;
+
 export const STOP = {
   cancelled: { code: "cancelled", message: "cancelled by the edge", retryable: false },
   released: { code: "released", message: "handed back unstarted", retryable: true },
@@ -271,8 +274,8 @@ export class JobSlots {
 
   /**
    * Progress to the edge, each costing it a write: "queued in ComfyUI" only if the job is still
-   * waiting a throttle interval later; the start of a run at once (the job turns RUNNING, with
-   * its true start time); steps throttled.
+   * waiting a throttle interval later; the start of a run after RUNNING_HOLD_MS (a job that is
+   * already uploading by then says so instead, one frame fewer); steps throttled.
    */
   #onRunProgress(slot: Slot, p: RunProgress): void {
     const message = this.#progress(slot, p);
@@ -283,7 +286,7 @@ export class JobSlots {
       const waited = (Date.now() - slot.acceptedAt) / 1000;
       this.#deps.metrics.queueWait(waited);
       slot.log.info({ queue_wait_s: waited }, "running in ComfyUI");
-      return slot.progress.pushNow(message);
+      return slot.progress.defer(message, RUNNING_HOLD_MS);
     }
     slot.progress.push(message);
   }

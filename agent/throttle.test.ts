@@ -57,3 +57,14 @@ test("defer sends only after a full interval, and not at all when a newer value 
   vi.advanceTimersByTime(1_000);
   expect(sent).toEqual([1, 3]);
 });
+
+test("defer with a shorter hold sends after that hold; pushes meanwhile replace the held value", () => {
+  const sent: number[] = [];
+  const t = new Throttle<number>(100, (v) => sent.push(v));
+  t.defer(1, 20);
+  t.push(2);
+  vi.advanceTimersByTime(19);
+  expect(sent).toEqual([]);
+  vi.advanceTimersByTime(1);
+  expect(sent).toEqual([2]);
+});

@@ -35,16 +35,16 @@ export class Throttle<T> {
   }
 
   /**
-   * Holds `value` for a full interval before sending it, unless something newer replaces it
-   * first: for states that are often over before they are worth a message.
+   * Holds `value` for `ms` (default: a full interval) before sending it, unless something
+   * newer replaces it first: for states that are often over before they are worth a message.
    */
-  defer(value: T): void {
+  defer(value: T, ms = this.#intervalMs): void {
     this.#held = { value };
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       this.flush();
-    }, this.#intervalMs);
+    }, ms);
   }
 
   flush(): void {

@@ -107,6 +107,19 @@ describe("dispatch and the lease lifecycle", () => {
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
   });
 
+  it("dates the run from the agent's run_ms when a job completes with no progress reported", async () => {
+    const a = await agent();
+    a.hello();
+    await a.next("welcome");
+    const { body } = await submit({ prompt: "instant" });
+    const job = await a.next("job");
+    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: 1234 });
+    await a.next("ack");
+    const done = await task(body.task_id);
+    expect(Date.parse(done.finished_at) - Date.parse(done.started_at)).toBe(1234);
+    expect(done.timings.run_ms).toBe(1234);
+  });
+
   it("refuses a second complete and any message from a stale lease: a job never succeeds twice", async () => {
     const a = await agent();
     a.hello();

@@ -152,7 +152,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
         q.send(ws, { type: "error", code: "invalid_frame", message: `Output key ${foreign.key} is outside this lease's grant ${prefix}.`, job_id: msg.job_id, lease_id: msg.lease_id });
         return;
       }
-      const job = q.store.complete(msg.job_id, msg.lease_id, msg.outputs, now, q.config.RETENTION_DAYS * 86_400_000);
+      const job = q.store.complete(msg.job_id, msg.lease_id, msg.outputs, now, q.config.RETENTION_DAYS * 86_400_000, msg.run_ms);
       if (!job) {
         if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "complete");

@@ -201,12 +201,13 @@ export class JobStore {
     );
   }
 
-  complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number): Job | null {
+  /** `runMs` (the agent's measure of the run) dates the start when no progress reported it. */
+  complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number, runMs = 0): Job | null {
     return this.update(
       id,
       `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, ?)`,
       `lease_id = ? AND state IN ('leased', 'running')`,
-      JSON.stringify(outputs), now, now + retentionMs, now, id, leaseId,
+      JSON.stringify(outputs), now, now + retentionMs, now - Math.round(runMs), id, leaseId,
     );
   }
 
