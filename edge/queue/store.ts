@@ -99,7 +99,7 @@ export class JobStore {
         j.idem_key, j.idem_hash, j.webhook_url,
       )
       .one();
-    this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, JSON.stringify(j.params), JSON.stringify(j.graph));
+    this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, j.params_json, j.graph_json);
     const job: Job = {
       seq: row.seq, id: j.id, owner: j.owner, workflow_id: j.workflow_id, pool: j.pool, state: "queued", priority: j.priority,
       attempts: 0, max_attempts: maxAttempts, models: j.models, models_sig: sig, inputs: j.inputs, seed: j.seed,

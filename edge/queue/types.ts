@@ -18,8 +18,13 @@ export interface NewJob {
   workflow_id: string;
   pool: string;
   priority: number;
-  params: Record<string, unknown>;
-  graph: Record<string, unknown>;
+  /**
+   * The validated params and the compiled ComfyUI graph as JSON text: the queue stores and
+   * forwards them as they are, and one string crosses the Worker → Durable Object call far
+   * more cheaply than a cloned object tree.
+   */
+  params_json: string;
+  graph_json: string;
   models: ModelRef[];
   inputs: ImageInputRef[];
   seed: number | null;
