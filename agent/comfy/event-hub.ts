@@ -82,6 +82,7 @@ export class ComfyEventHub {
 
   async #open(): Promise<void> {
     const socket = await this.#comfy.openEvents(this.clientId, {
+      wanted: ROUTED,
       accept: (type, data) => this.#accept(type, data),
       onEvent: (event) => this.#route(event),
       onClose: (why) => {

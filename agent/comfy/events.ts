@@ -10,7 +10,16 @@ export type EventSocketHandlers = {
   onUnknown?: (type: string) => void;
   /** Filters frames by type and raw data before they are schema-checked (false: dropped unparsed). */
   accept?: (type: string, data: Record<string, unknown> | null) => boolean;
+  /**
+   * Types worth parsing at all. A frame whose text starts the way ComfyUI writes it
+   * (`{"type": "<type>", ...`) with a type not listed here is dropped before `JSON.parse`:
+   * `progress_state` repeats every node of the prompt on every step.
+   */
+  wanted?: ReadonlySet<string>;
 };
+
+/** The type of a frame as ComfyUI serialises it (`json.dumps({"type": ..., "data": ...})`), else null. */
+const LEADING_TYPE = /^\{"type": ?"([a-z_]{1,64})"/;
 
 /**
  * One ComfyUI `/ws?clientId=` connection. Resolves once the socket is open, so a caller
@@ -65,6 +74,10 @@ export class EventSocket {
   }
 
   #dispatch(text: string, handlers: EventSocketHandlers): void {
+    if (handlers.wanted) {
+      const type = LEADING_TYPE.exec(text.slice(0, 80))?.[1];
+      if (type !== undefined && !handlers.wanted.has(type)) return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(text);
