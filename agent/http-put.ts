@@ -14,8 +14,10 @@ export type PutOptions = {
 };
 
 // Node's agents pool per origin (host:port), so one of each serves every upload target.
-// Idle sockets are unref'd by Node and closed after 4 s, before a server's idle limit.
-const AGENT_OPTIONS = { keepAlive: true, maxSockets: 8, timeout: 4_000 };
+// Idle sockets are unref'd by Node and closed after 4 s, before a server's idle limit. No cap
+// on sockets: a capped pool would count the wait for a socket against an upload's timeout,
+// and the agent's held jobs already bound how many uploads run at once.
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
 const httpAgent = new http.Agent(AGENT_OPTIONS);
 const httpsAgent = new https.Agent(AGENT_OPTIONS);
 

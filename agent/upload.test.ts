@@ -97,6 +97,7 @@ describe("uploadFile", () => {
     let attempt = 0;
     const err = await uploadFile(grant(dead.url), 0, source(payload), { retries: 1, minTimeoutMs: 1, onRetry: () => (attempt += 1) }).catch((e: unknown) => e);
     expect((err as UploadError).code).toBe("upload_failed");
+    expect((err as UploadError).message).toMatch(/^upload to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/);
     expect(attempt).toBe(2);
     expect(s.seen).toHaveLength(0);
   });

@@ -107,8 +107,10 @@ async function putOnce(url: string, source: UploadSource, maxBytes: number, opts
   } catch (e) {
     source.body.destroy();
     if (opts.signal?.aborted) throw new AbortError(toError(opts.signal.reason));
-    const cause = (e as { cause?: { code?: string; message?: string }; code?: string }).cause ?? (e as { code?: string });
-    throw new UploadError("upload_failed", `upload failed: ${cause?.code ?? (e as Error).message}`, true);
+    const err = e as { code?: string; message?: string };
+    // The code names the failure; the message says more (a timeout's limit, which side reset).
+    const why = err.code && err.message && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message || err.code || String(e);
+    throw new UploadError("upload_failed", `upload to ${new URL(url).host} failed: ${why}`, true);
   }
   // A server may answer before reading the whole body: what is left of the source is dropped.
   source.body.destroy();

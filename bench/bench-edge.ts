@@ -52,14 +52,19 @@ export async function startBenchEdge(keys: EdgeKeys, opts: BenchEdgeOptions = {}
   const stateDir = benchStateDir();
   let url: string;
   let stop: () => Promise<void>;
-  if (opts.profileFile) {
-    const edge = await startInspectedEdge(keys, BENCH_VARS, await freePort(), stateDir);
-    url = edge.url;
-    stop = () => edge.close(opts.profileFile ?? null);
-  } else {
-    const stack = await startStack({ keys, agents: 0, edge: { vars: BENCH_VARS, persistDir: stateDir } });
-    url = stack.edge.url;
-    stop = () => stack.close();
+  try {
+    if (opts.profileFile) {
+      const edge = await startInspectedEdge(keys, BENCH_VARS, await freePort(), stateDir);
+      url = edge.url;
+      stop = () => edge.close(opts.profileFile ?? null);
+    } else {
+      const stack = await startStack({ keys, agents: 0, edge: { vars: BENCH_VARS, persistDir: stateDir } });
+      url = stack.edge.url;
+      stop = () => stack.close();
+    }
+  } catch (e) {
+    rmSync(stateDir, { recursive: true, force: true });
+    throw e;
   }
   const pid = workerdPids().find((p) => !before.has(p)) ?? null;
   const client = new EdgeClient(url, keys, opts.clientSockets ?? 32);

@@ -1,4 +1,5 @@
 import { build } from "esbuild";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,12 +17,14 @@ export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt"];
 
 /**
  * Bundles the agent into AGENT_BUNDLE: no TypeScript stripping at start and fewer modules
- * resident, which cuts the daemon's memory by a third.
+ * resident, which cuts the daemon's memory by a third. The file is replaced atomically, so
+ * agents starting at the same time (each unit rebuilds first) never read half a bundle.
  */
 export async function buildAgentBundle(): Promise<string> {
-  await build({
+  const result = await build({
     entryPoints: [join(root, "agent/bin.ts")],
     outfile: AGENT_BUNDLE,
+    write: false,
     bundle: true,
     platform: "node",
     format: "esm",
@@ -30,5 +33,11 @@ export async function buildAgentBundle(): Promise<string> {
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: "error",
   });
+  const [file] = result.outputFiles;
+  if (!file) throw new Error("esbuild produced no agent bundle");
+  mkdirSync(dirname(AGENT_BUNDLE), { recursive: true });
+  const partial = `${AGENT_BUNDLE}.${process.pid}.tmp`;
+  writeFileSync(partial, file.contents);
+  renameSync(partial, AGENT_BUNDLE);
   return AGENT_BUNDLE;
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run build:agent`: bundles the agent into dist/comfy-agent.mjs for GPU rigs.
- * Run it with `node --max-semi-space-size=1 dist/comfy-agent.mjs ...` (see install/README.md).
+ * Run it with `node --max-semi-space-size=1 --no-opt dist/comfy-agent.mjs ...` (AGENT_NODE_FLAGS;
+ * see install/README.md). The systemd unit runs this before every start, so rigs never run a stale bundle.
  */
 import { buildAgentBundle } from "./agent-bundle.ts";
 

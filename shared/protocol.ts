@@ -90,7 +90,7 @@ export const CompleteSchema = LeaseRefSchema.extend({
   type: z.literal("complete"),
   outputs: z.array(OutputSchema).max(64),
   prompt_id: z.string().max(128).optional(),
-  run_ms: z.number().nonnegative().optional(),
+  run_ms: z.number().nonnegative().max(31 * 86_400_000).optional(),
 });
 
 export const JobErrorSchema = z.object({

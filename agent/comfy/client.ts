@@ -35,7 +35,7 @@ export type ViewedFile = {
 export type ComfyClientOptions = {
   /** Limit for one ordinary request (for `/view`: until its headers; its body has none). @defaultValue 30000 */
   requestTimeoutMs?: number;
-  /** Keep-alive connections to ComfyUI open at once. @defaultValue 8 */
+  /** Keep-alive connections to ComfyUI open at once (see ComfyHttpOptions). @defaultValue Infinity */
   maxSockets?: number;
 };
 
@@ -126,7 +126,7 @@ export class ComfyClient {
     if (convert) q.set("preview", `${convert.format};${convert.quality}`);
     const res = await this.#http.stream({ path: `/view?${q}`, ...(signal ? { signal } : {}) });
     if (!("body" in res)) {
-      throw new ComfyError("comfyui_error", `GET /view ${file.filename}: HTTP ${res.status}`, { status: res.status });
+      throw new ComfyError("comfyui_error", `GET /view ${file.filename}: HTTP ${res.status} ${res.text.slice(0, 200)}`.trimEnd(), { status: res.status });
     }
     const length = res.headers["content-length"];
     return {

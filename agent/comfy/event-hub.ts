@@ -10,7 +10,7 @@ export type PromptListener = {
   onClose: (reason: string) => void;
 };
 
-/** The event types a prompt's run acts on; anything else (status, executed, custom) is dropped unparsed. */
+/** The event types a prompt's run acts on; anything else (status, progress_state, custom) is dropped unparsed. */
 const ROUTED = new Set(["execution_start", "execution_cached", "executing", "executed", "progress", "execution_success", "execution_error", "execution_interrupted"]);
 const ENDS = new Set(["execution_success", "execution_error", "execution_interrupted"]);
 

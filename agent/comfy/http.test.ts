@@ -55,6 +55,21 @@ const json = (res: ServerResponse, body: unknown) => {
 const never = () => {};
 
 describe("ComfyHttp", () => {
+  test("control calls never wait behind /view bodies still being read", async () => {
+    const s = await stub((req, res) => {
+      if (req.url?.startsWith("/view")) {
+        res.writeHead(200, { "content-type": "image/png", "content-length": "100" });
+        res.write(Buffer.alloc(10)); // and the rest never comes: the body stays open
+        return;
+      }
+      json(res, { queue_running: [], queue_pending: [] });
+    });
+    const comfy = client(new ComfyClient(s.url, { requestTimeoutMs: 2_000 }));
+    const held = await Promise.all(Array.from({ length: 12 }, (_, i) => comfy.view({ filename: `${i}.png`, subfolder: "", type: "output" })));
+    expect(await comfy.queue()).toEqual({ running: [], pending: [] });
+    for (const v of held) v.body.destroy();
+  });
+
   test("sequential requests share one keep-alive connection, bodies and /view streams included", async () => {
     const image = Buffer.alloc(50_000, 7);
     const s = await stub((req, res) => {
@@ -148,6 +163,21 @@ describe("ComfyHttp", () => {
     expect(s.connections()).toBe(2);
     const post = await http.text({ method: "POST", path: "/c", body: "{}" });
     expect(post.status).toBe(200);
+  });
+
+  test("a POST on a keep-alive socket the server dropped is not resent (a prompt must never run twice)", async () => {
+    let served = 0;
+    const s = await stub((req, res) => {
+      served += 1;
+      if (served === 2) return req.socket.destroy();
+      json(res, { n: served });
+    });
+    const http = client(new ComfyHttp(s.url));
+    await http.text({ path: "/a" });
+    const err = await http.text({ method: "POST", path: "/prompt", body: "{}" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ComfyError);
+    expect((err as ComfyError).code).toBe("comfyui_unavailable");
+    expect(s.requests.filter((r) => r.url === "/prompt")).toHaveLength(1);
   });
 
   test("a /view stream is piped into the upload PUT with its exact length, over kept-alive sockets", async () => {

@@ -35,7 +35,12 @@ export type StreamReply = { status: number; headers: IncomingHttpHeaders; body: 
 export type ComfyHttpOptions = {
   /** @defaultValue 30000 */
   timeoutMs?: number;
-  /** Connections open at once; further requests wait for a free one. @defaultValue 8 */
+  /**
+   * Connections open at once; further requests wait for a free one. Unlimited by default: a
+   * `/view` body holds its socket until its upload ends, and a control call (`/prompt`,
+   * `/interrupt`) must never wait behind those (the agent's own jobs bound the count).
+   * @defaultValue Infinity
+   */
   maxSockets?: number;
 };
 
@@ -69,7 +74,7 @@ export class ComfyHttp {
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`ComfyUI URL must be http(s): ${baseUrl}`);
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     const secure = url.protocol === "https:";
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? 8, timeout: IDLE_SOCKET_MS };
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? Infinity, timeout: IDLE_SOCKET_MS };
     this.#agent = secure ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
     this.#request = secure ? https.request : http.request;
     this.#hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");

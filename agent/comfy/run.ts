@@ -190,7 +190,9 @@ export class PromptRun {
       // ComfyUI has not stored it yet; then the queue says whether it still runs.
       if (this.#watch.finished && !this.#watch.socketDown) {
         const reported = this.#stop ? null : this.#watch.reportedOutputs();
-        if (reported) return { ok: true, promptId: this.promptId, outputs: producedFiles(reported), runMs: this.#runMs() };
+        const files = reported ? producedFiles(reported) : [];
+        // No files reported: history decides (it may know outputs the socket did not carry).
+        if (files.length > 0) return { ok: true, promptId: this.promptId, outputs: files, runMs: this.#runMs() };
         const entry = await this.#comfy.history(this.promptId);
         if (entry) return outcomeFromHistory(this.promptId, entry, this.#runMs(), this.#stop);
       }

@@ -35,6 +35,8 @@ export class PromptWatch {
   #succeeded = false;
   /** The socket dropped at some point: events may be missing, only `/history` is whole. */
   #gap = false;
+  /** A node actually ran (`executing` it): a run served wholly from ComfyUI's cache has none. */
+  #ranANode = false;
   /** `executed` outputs by node, as history will record them. */
   readonly #outputs: Record<string, Record<string, unknown>> = {};
   readonly #comfy: ComfyClient;
@@ -131,6 +133,7 @@ export class PromptWatch {
           return;
         }
         this.markRunning();
+        this.#ranANode = true;
         this.#currentNode = node;
         onProgress?.({ phase: "running", ...this.#stepsOr(0, 1), node, step_name: this.#stepName(node) });
         return;
@@ -166,12 +169,14 @@ export class PromptWatch {
   }
 
   /**
-   * The outputs the socket reported, when they are known to be complete: the prompt succeeded
-   * and the socket never dropped. ComfyUI sends `executed` for every output node, cached ones
-   * included, with what history then records; so a clean run needs no `GET /history`.
+   * The outputs the socket reported, when they are known to be complete: the prompt succeeded,
+   * the socket never dropped, and it was not served wholly from ComfyUI's cache (some builds
+   * of 2024 sent no `executed` for cached output nodes; an output node is only cached when
+   * its whole upstream is). ComfyUI sends `executed` for every node with outputs, with what
+   * history records, so such a run needs no `GET /history`.
    */
   reportedOutputs(): Record<string, Record<string, unknown>> | null {
-    return this.#succeeded && !this.#gap && !this.socketDown ? this.#outputs : null;
+    return this.#succeeded && !this.#gap && !this.socketDown && this.#ranANode ? this.#outputs : null;
   }
 
   #finish(): void {

@@ -107,17 +107,24 @@ describe("dispatch and the lease lifecycle", () => {
     expect(new Uint8Array(await file.arrayBuffer())).toEqual(png);
   });
 
-  it("dates the run from the agent's run_ms when a job completes with no progress reported", async () => {
+  it("dates the run from the agent's run_ms when a job completes with no progress reported, never before it was queued", async () => {
     const a = await agent();
-    a.hello();
+    a.hello({ capacity: 2 });
     await a.next("welcome");
-    const { body } = await submit({ prompt: "instant" });
-    const job = await a.next("job");
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: 1234 });
-    await a.next("ack");
-    const done = await task(body.task_id);
-    expect(Date.parse(done.finished_at) - Date.parse(done.started_at)).toBe(1234);
-    expect(done.timings.run_ms).toBe(1234);
+    const quick = await submit({ prompt: "instant" });
+    const odd = await submit({ prompt: "clock skew" });
+    const jobs = [await a.next("job"), await a.next("job")];
+    await new Promise((r) => setTimeout(r, 60));
+    const runMs = { [quick.body.task_id]: 25, [odd.body.task_id]: 30 * 86_400_000 };
+    for (const job of jobs) {
+      a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: runMs[job.job_id] });
+      await a.next("ack");
+    }
+    const done = await task(quick.body.task_id);
+    expect(Date.parse(done.finished_at) - Date.parse(done.started_at)).toBe(25);
+    expect(done.timings.run_ms).toBe(25);
+    const skewed = await task(odd.body.task_id);
+    expect(skewed.started_at).toBe(skewed.created_at);
   });
 
   it("refuses a second complete and any message from a stale lease: a job never succeeds twice", async () => {

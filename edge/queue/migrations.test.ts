@@ -1,6 +1,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MIGRATIONS, migrate } from "./migrations.ts";
+import { JobStore } from "./store.ts";
 import { queueFor } from "./stub.ts";
 
 /** Rebuilds this object's storage from nothing at `version` (the object is used by this file only). */
@@ -10,24 +11,48 @@ function resetTo(storage: DurableObjectStorage, version: number): void {
   expect(migrate(storage, version)).toBe(version);
 }
 
+const v1Job = (id: string, state: string) =>
+  `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, output_format, quality, timeout_s, created_at, enqueued_at)
+   VALUES ('${id}', 'k', 'txt2img', 'migration-test', '${state}', 0, 3, '{"prompt":"${id}"}', '{"3":{"class_type":"KSampler","inputs":{}}}', '[]', '[]', 'png', 90, 60, 1, 1)`;
+
 describe("schema migrations", () => {
-  it("moves params and graphs of existing jobs out of the job rows (v1 → v2)", async () => {
+  it("moves params and graphs of jobs that can still run out of their rows (v1 → v2), leaving finished rows as they were", async () => {
     await runInDurableObject(queueFor(env, "migration-test"), async (_instance, state) => {
       const { storage } = state;
       resetTo(storage, 1);
-      storage.sql.exec(
-        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, output_format, quality, timeout_s, created_at, enqueued_at)
-         VALUES ('tsk_old.migration-test', 'k', 'txt2img', 'migration-test', 'queued', 0, 3, '{"prompt":"kept"}', '{"3":{"class_type":"KSampler","inputs":{}}}', '[]', '[]', 'png', 90, 60, 1, 1)`,
-      );
+      storage.sql.exec(v1Job("tsk_queued.migration-test", "queued"));
+      storage.sql.exec(v1Job("tsk_done.migration-test", "succeeded"));
       expect(migrate(storage)).toBe(MIGRATIONS.length);
 
-      const columns = storage.sql.exec<{ name: string }>(`SELECT name FROM pragma_table_info('jobs')`).toArray().map((c) => c.name);
-      expect(columns).not.toContain("graph");
-      expect(columns).not.toContain("params");
-      const moved = storage.sql
-        .exec<{ id: string; params: string; graph: string }>(`SELECT j.id, p.params, p.graph FROM jobs j JOIN job_payloads p ON p.seq = j.seq`)
-        .toArray();
-      expect(moved).toEqual([{ id: "tsk_old.migration-test", params: '{"prompt":"kept"}', graph: '{"3":{"class_type":"KSampler","inputs":{}}}' }]);
+      const store = new JobStore(storage);
+      const queued = store.get("tsk_queued.migration-test")!;
+      expect(JSON.parse(store.graphJson(queued.seq))).toEqual({ "3": { class_type: "KSampler", inputs: {} } });
+      const rows = storage.sql.exec<{ id: string; params: string; graph: string }>(`SELECT id, params, graph FROM jobs ORDER BY seq`).toArray();
+      expect(rows).toEqual([
+        { id: "tsk_queued.migration-test", params: "", graph: "" },
+        { id: "tsk_done.migration-test", params: '{"prompt":"tsk_done.migration-test"}', graph: '{"3":{"class_type":"KSampler","inputs":{}}}' },
+      ]);
+      expect(storage.sql.exec(`SELECT seq FROM job_payloads`).toArray()).toEqual([{ seq: queued.seq }]);
+    });
+  });
+
+  it("inserts new jobs with their payload beside the row, and deletes both together", async () => {
+    await runInDurableObject(queueFor(env, "migration-test"), async (_instance, state) => {
+      resetTo(state.storage, MIGRATIONS.length);
+      const store = new JobStore(state.storage);
+      const graph = { "9": { class_type: "SaveImage", inputs: { filename_prefix: "x" } } };
+      const { job } = store.insert(
+        {
+          id: "tsk_new.migration-test", owner: "k", workflow_id: "txt2img", pool: "migration-test", priority: 0,
+          params_json: '{"prompt":"new"}', graph_json: JSON.stringify(graph), models: [], inputs: [], seed: 1,
+          output_format: "png", quality: 90, timeout_s: 60, idem_key: null, idem_hash: null, webhook_url: null,
+        },
+        3,
+        1,
+      );
+      expect(JSON.parse(store.graphJson(job.seq))).toEqual(graph);
+      store.delete(job.id);
+      expect(state.storage.sql.exec(`SELECT count(*) AS n FROM job_payloads`).one().n).toBe(0);
     });
   });
 

@@ -64,14 +64,16 @@ export const MIGRATIONS: string[][] = [
     )`,
     `CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)`,
   ],
-  // The request params and the compiled graph move out of the job row. SQLite reads a row's
+  // The request params and the compiled graph move out of the job row: SQLite reads a row's
   // columns in order and rewrites the whole record on UPDATE, so with kilobytes of graph in
-  // front of them every state transition and status read paid for the graph.
+  // front of them every state transition and status read paid for the graph. Only the jobs
+  // that can still change move (bounded by the queue caps, so the migration stays short on a
+  // big table); finished rows keep theirs until retention deletes them. The old columns stay
+  // (NOT NULL; new rows hold '' there): dropping them would rewrite the whole table.
   [
     `CREATE TABLE job_payloads (seq INTEGER PRIMARY KEY, params TEXT NOT NULL, graph TEXT NOT NULL)`,
-    `INSERT INTO job_payloads (seq, params, graph) SELECT seq, params, graph FROM jobs`,
-    `ALTER TABLE jobs DROP COLUMN params`,
-    `ALTER TABLE jobs DROP COLUMN graph`,
+    `INSERT INTO job_payloads (seq, params, graph) SELECT seq, params, graph FROM jobs WHERE state IN ('queued', 'leased', 'running')`,
+    `UPDATE jobs SET params = '', graph = '' WHERE state IN ('queued', 'leased', 'running')`,
   ],
 ];
 

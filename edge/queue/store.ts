@@ -87,14 +87,20 @@ export class JobStore {
 
   /** Inserts a queued job; `newModelSet` tells whether its model combination was never seen here before. */
   insert(j: NewJob, maxAttempts: number, now: number): { job: Job; newModelSet: boolean } {
+    // One transaction: a payload that fails to insert must not leave a job without its graph.
+    return this.storage.transactionSync(() => this.insertRows(j, maxAttempts, now));
+  }
+
+  private insertRows(j: NewJob, maxAttempts: number, now: number): { job: Job; newModelSet: boolean } {
     const sig = JSON.stringify(j.models.map((m) => `${m.folder}/${m.name}`).sort());
     const newModelSet =
       this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models) VALUES (?, ?)`, sig, JSON.stringify(j.models)).rowsWritten > 0;
     const row = this.sql
       .exec<{ seq: number }>(
-        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, models, models_sig, inputs,
+        // params and graph: '' in the row (migration 1 made them NOT NULL), the values in job_payloads.
+        `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
           seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
         j.idem_key, j.idem_hash, j.webhook_url,
       )
@@ -201,11 +207,11 @@ export class JobStore {
     );
   }
 
-  /** `runMs` (the agent's measure of the run) dates the start when no progress reported it. */
+  /** `runMs` (the agent's measure of the run) dates the start when no progress reported it (never before the job was queued). */
   complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number, runMs = 0): Job | null {
     return this.update(
       id,
-      `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, ?)`,
+      `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, MAX(?, enqueued_at))`,
       `lease_id = ? AND state IN ('leased', 'running')`,
       JSON.stringify(outputs), now, now + retentionMs, now - Math.round(runMs), id, leaseId,
     );

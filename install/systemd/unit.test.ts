@@ -29,6 +29,10 @@ describe("comfy-agent@.service", () => {
     expect(settings("TimeoutStopSec")).toEqual(["120s"]);
   });
 
+  it("rebuilds the agent bundle from the checkout before every start", () => {
+    expect(settings("ExecStartPre")).toEqual(["/opt/comfy-edge/node_modules/.bin/node /opt/comfy-edge/scripts/build-agent.ts"]);
+  });
+
   it("runs the bundled agent with the Node flags the benchmark measured", () => {
     const [node, ...rest] = execStart.split(" ");
     expect(node).toMatch(/\/node$/);
