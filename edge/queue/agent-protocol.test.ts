@@ -115,9 +115,9 @@ describe("dispatch and the lease lifecycle", () => {
     const odd = await submit({ prompt: "clock skew" });
     const jobs = [await a.next("job"), await a.next("job")];
     await new Promise((r) => setTimeout(r, 60));
-    const runMs = { [quick.body.task_id]: 25, [odd.body.task_id]: 30 * 86_400_000 };
+    const runMs = new Map<string, number>([[quick.body.task_id, 25], [odd.body.task_id, 30 * 86_400_000]]);
     for (const job of jobs) {
-      a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: runMs[job.job_id] });
+      a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: runMs.get(job.job_id) ?? 0 });
       await a.next("ack");
     }
     const done = await task(quick.body.task_id);
