@@ -112,11 +112,22 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
         API_KEYS: apiKeysJson(opts.keys),
       },
     });
-  // PUBLIC_URL must name the real port, so a port picked by the OS is learned first.
+  // PUBLIC_URL must name the real port, so a port picked by the OS is learned first. Another
+  // process may take it before workerd binds it: then another port is tried.
   let port = opts.port ?? 0;
-  if (port === 0) port = await freePort(host);
-  const mf = make(port);
-  await mf.ready;
+  let mf: Miniflare;
+  for (let attempt = 1; ; attempt++) {
+    const chosen = port === 0 ? await freePort(host) : port;
+    mf = make(chosen);
+    try {
+      await mf.ready;
+      port = chosen;
+      break;
+    } catch (e) {
+      await mf.dispose().catch(() => undefined);
+      if (port !== 0 || attempt >= 5 || !/address already in use/i.test(String((e as Error)?.message ?? e))) throw e;
+    }
+  }
   const url = `http://${host}:${port}`;
   let closing: Promise<void> | undefined;
   return { url, port, mf, close: () => (closing ??= mf.dispose()) };
