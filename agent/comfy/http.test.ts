@@ -149,14 +149,18 @@ describe("ComfyHttp", () => {
     expect((err as ComfyError).message).toBe("GET /queue: body is not JSON: <html>proxy error</html>");
   });
 
-  test("a GET on a keep-alive socket the server dropped is resent once on a fresh one", async () => {
+  /** The second request arrives on the first connection: dropped unanswered, as a server closing an idle socket does. */
+  async function dropsTheSecondRequest(): Promise<Stub> {
     let served = 0;
-    const s = await stub((req, res) => {
+    return stub((req, res) => {
       served += 1;
-      // The second request arrives on the first connection: drop it unanswered, as a server closing an idle socket does.
       if (served === 2) return req.socket.destroy();
       json(res, { n: served });
     });
+  }
+
+  test("a GET on a keep-alive socket the server dropped is resent once on a fresh one", async () => {
+    const s = await dropsTheSecondRequest();
     const http = client(new ComfyHttp(s.url));
     expect(JSON.parse((await http.text({ path: "/a" })).text)).toEqual({ n: 1 });
     expect(JSON.parse((await http.text({ path: "/b" })).text)).toEqual({ n: 3 });
@@ -166,12 +170,7 @@ describe("ComfyHttp", () => {
   });
 
   test("a POST on a keep-alive socket the server dropped is not resent (a prompt must never run twice)", async () => {
-    let served = 0;
-    const s = await stub((req, res) => {
-      served += 1;
-      if (served === 2) return req.socket.destroy();
-      json(res, { n: served });
-    });
+    const s = await dropsTheSecondRequest();
     const http = client(new ComfyHttp(s.url));
     await http.text({ path: "/a" });
     const err = await http.text({ method: "POST", path: "/prompt", body: "{}" }).catch((e: unknown) => e);
