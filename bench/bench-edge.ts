@@ -2,10 +2,10 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { EdgeKeys } from "../scripts/local/edge.ts";
+import { freePort, type EdgeKeys } from "../scripts/local/edge.ts";
 import { startStack } from "../scripts/local/stack.ts";
 import { EdgeClient } from "./http-client.ts";
-import { freePort, startInspectedEdge } from "./inspected-edge.ts";
+import { startInspectedEdge } from "./inspected-edge.ts";
 import { procCpuMs, workerdMemory, workerdPids, type ProcMemory } from "./procfs.ts";
 
 /** Fresh random keys for one benchmark run (never logged). */

@@ -28,3 +28,22 @@ export class UsageError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * Runs a command's `main` and exits with its code: a UsageError prints its message (help to
+ * stdout, a mistake to stderr) and exits with its code; anything else prints `<name>: <stack>`
+ * and exits 2.
+ */
+export function runCli(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      if (e instanceof UsageError) {
+        (e.exitCode === 0 ? process.stdout : process.stderr).write(`${e.message}\n`);
+        process.exit(e.exitCode);
+      }
+      process.stderr.write(`${name}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { numericFlags, UsageError } from "./args.ts";
+import { numericFlags, runCli } from "./args.ts";
 import { formatChaosReport } from "./report.ts";
 import { DEFAULT_CHAOS, runChaos } from "./run.ts";
 
@@ -38,14 +38,4 @@ async function main(): Promise<number> {
   return report.violations.length === 0 ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      (e.exitCode === 0 ? process.stdout : process.stderr).write(`${e.message}\n`);
-      process.exit(e.exitCode);
-    }
-    process.stderr.write(`chaos: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(2);
-  },
-);
+runCli("chaos", main);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { numericFlags, UsageError } from "./args.ts";
+import { numericFlags, runCli, UsageError } from "./args.ts";
 import { formatSoakReport, runSoak } from "./soak-run.ts";
 
 const USAGE = `npm run soak -- [--minutes M] [--agents N] [--rate R] [--backlog B] [--sample S]
@@ -37,14 +37,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      (e.exitCode === 0 ? process.stdout : process.stderr).write(`${e.message}\n`);
-      process.exit(e.exitCode);
-    }
-    process.stderr.write(`soak: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(2);
-  },
-);
+runCli("soak", main);

@@ -29,6 +29,8 @@ export interface LocalEdgeOptions {
   /** Overrides of wrangler.toml [vars]. */
   vars?: Record<string, string>;
   signingKey?: string;
+  /** Opens workerd's inspector (DevTools protocol) on this port: the benchmark's CPU profiles. */
+  inspectorPort?: number;
 }
 
 export interface LocalEdge {
@@ -103,6 +105,7 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
       durableObjects: { JOB_QUEUE: { className: "JobQueue", useSQLite: true } },
       r2Buckets: ["FILES"],
       ...(opts.persistDir ? { defaultPersistRoot: opts.persistDir } : {}),
+      ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
       bindings: {
         ...vars,
         ALLOW_HTTP_WEBHOOKS: "true",
@@ -133,7 +136,8 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   return { url, port, mf, close: () => (closing ??= mf.dispose()) };
 }
 
-async function freePort(host: string): Promise<number> {
+/** A port the OS says is free now (another process may still take it before it is bound). */
+export async function freePort(host = "127.0.0.1"): Promise<number> {
   const { createServer } = await import("node:net");
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
