@@ -6,7 +6,7 @@ import type { SimFiles } from "./files.ts";
 import type { ModelFolders } from "./folders.ts";
 import type { NodeClassDef } from "./node-classes.ts";
 import { BEHAVIOURS, type RunContext } from "./node-behaviour.ts";
-import { injectedFailure } from "./node-errors.ts";
+import { deviceFailure, injectedFailure } from "./node-errors.ts";
 import { encodePng, hash32 } from "./png.ts";
 import { ProgressRegistry } from "./progress.ts";
 import { PyError } from "./py.ts";
@@ -157,6 +157,7 @@ export class Executor {
       const inputs = this.resolveInputs(node, (src) => values.get(src) ?? cache.get(sigs.get(src))?.outputs);
       try {
         if (this.interrupted) throw new Interrupted();
+        if (plan.nodeId === id && plan.kind === "rig") throw deviceFailure(node.class_type);
         if (plan.nodeId === id && !SAMPLERS.has(node.class_type)) await this.strikeAtNode(plan, node.class_type, epoch);
         const behaviour = BEHAVIOURS[node.class_type];
         if (!behaviour) throw new PyError("NotImplementedError", `the sim has no behaviour for ${node.class_type}`);

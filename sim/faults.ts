@@ -8,13 +8,14 @@ export const SimFaultsSchema = z.strictObject({
   crashRate: rate.optional().describe("the whole sim dies mid-run (like sim.crash())"),
   hangRate: rate.optional().describe("the sampler stalls until interrupted"),
   slowRate: rate.optional().describe("sampler steps take slowFactor times longer"),
+  rigFaultRate: rate.optional().describe("the GPU is broken: the first node to run fails with torch.AcceleratorError (a CUDA error)"),
   slowFactor: z.number().min(1).optional().describe("step-time multiplier of a slow prompt (default 4)"),
   seed: z.number().int().optional().describe("seed of the fault RNG; setting it restarts the sequence"),
   crashDownMs: z.number().min(0).optional().describe("how long a crashed sim refuses connections (default 300)"),
 });
 export type SimFaults = z.infer<typeof SimFaultsSchema>;
 
-export type FaultKind = "none" | "error" | "crash" | "hang" | "slow";
+export type FaultKind = "none" | "error" | "crash" | "hang" | "slow" | "rig";
 
 /** Where a fault strikes: a node, and for samplers how far through its steps (0..1]. */
 export interface FaultPlan {
@@ -69,6 +70,7 @@ export class FaultPlanner {
     const f = this.faults;
     const rates: [FaultKind, number][] = [
       ["error", f.errorRate ?? 0], ["crash", f.crashRate ?? 0], ["hang", f.hangRate ?? 0], ["slow", f.slowRate ?? 0],
+      ["rig", f.rigFaultRate ?? 0],
     ];
     if (rates.every(([, r]) => r === 0) || nodes.length === 0) return NO_FAULT;
     const u = this.random();
@@ -82,6 +84,8 @@ export class FaultPlanner {
       }
     }
     if (kind === "none") return NO_FAULT;
+    // A broken device fails whatever touches it first.
+    if (kind === "rig") return { kind, nodeId: nodes[0] ?? null, atFraction: 1 };
     const pool = kind === "error" || samplers.length === 0 ? nodes : samplers;
     const nodeId = pool[Math.floor(this.random() * pool.length)] ?? null;
     return { kind, nodeId, atFraction: Math.max(0.01, this.random()) };

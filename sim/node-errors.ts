@@ -72,8 +72,21 @@ export function injectedFailure(classType: string): NodeFailure {
       '  File "/ComfyUI/nodes.py", line 1626, in save_images\n    img.save(os.path.join(full_output_folder, file), pnginfo=metadata, compress_level=self.compress_level)\n',
     ));
   }
+  // A graph mistake (mismatched sizes) rather than a device fault: see deviceFailure for those.
   return new NodeFailure(
     "RuntimeError",
+    "The size of tensor a (64) must match the size of tensor b (128) at non-singleton dimension 3",
+    tracebackFor(classType),
+  );
+}
+
+/**
+ * What a broken GPU raises at whichever node touches it first: since PyTorch 2.8 CUDA errors
+ * are `torch.AcceleratorError` (a RuntimeError subclass), named so by ComfyUI's full_type_name.
+ */
+export function deviceFailure(classType: string): NodeFailure {
+  return new NodeFailure(
+    "torch.AcceleratorError",
     "CUDA error: an illegal memory access was encountered\nCUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.\nFor debugging consider passing CUDA_LAUNCH_BLOCKING=1\nCompile with `TORCH_USE_CUDA_DSA` to enable device-side assertions.\n",
     tracebackFor(classType),
   );

@@ -27,12 +27,25 @@ export function stopped(promptId: string | null, reason: StopReason): RunFailure
   return failure(promptId, reason.retryable, { code: reason.code, message: reason.message });
 }
 
-/** `execution_error` (from the socket or from `/history` messages) as a non-retryable failure. */
+/**
+ * Exceptions that say the device is broken, not the graph: PyTorch ≥ 2.8 raises CUDA errors as
+ * `torch.AcceleratorError`; older ones as a RuntimeError whose message starts "CUDA error".
+ */
+export function isDeviceFault(e: Pick<ExecutionErrorData, "exception_type" | "exception_message">): boolean {
+  if (e.exception_type === "torch.AcceleratorError") return true;
+  return e.exception_type === "RuntimeError" && /^(CUDA error|CUDA driver error|cuDNN error|CUBLAS_STATUS_)/.test(e.exception_message);
+}
+
+/**
+ * `execution_error` (from the socket or from `/history` messages): the graph's own failure,
+ * not retried, unless the device itself failed (`rig_error`: another rig may well run it).
+ */
 export function executionFailure(promptId: string, e: ExecutionErrorData): RunFailure {
   const where = e.node_type ? `${e.node_type} (node ${e.node_id ?? "?"})` : `node ${e.node_id ?? "?"}`;
   const what = e.exception_type ? `${e.exception_type}: ${e.exception_message}` : e.exception_message || "execution failed";
-  return failure(promptId, false, {
-    code: "execution_error",
+  const rig = isDeviceFault(e);
+  return failure(promptId, rig, {
+    code: rig ? "rig_error" : "execution_error",
     message: `${where} failed: ${what}`,
     ...(e.node_id !== undefined ? { node_id: e.node_id.slice(0, 128) } : {}),
     ...(e.node_type !== undefined ? { node_type: e.node_type.slice(0, 256) } : {}),

@@ -87,6 +87,14 @@ describe("runPrompt on the sim", () => {
     expect((outcome.error.details as { traceback: string[] }).traceback.length).toBeGreaterThan(0);
   });
 
+  test("a broken device (torch.AcceleratorError) fails retryable as rig_error: another rig may run the same graph", async () => {
+    const { comfy } = await sim({ rigFaultRate: 1 });
+    const outcome = failed(await runPrompt(comfy, { graph: txt2img(), ...fast }));
+    expect(outcome.retryable).toBe(true);
+    expect(outcome.error).toMatchObject({ code: "rig_error", exception_type: "torch.AcceleratorError" });
+    expect(outcome.error.message).toContain("CUDA error");
+  });
+
   test("a 400 fails as invalid_prompt with node_errors", async () => {
     const { comfy } = await sim();
     const graph = txt2img();
