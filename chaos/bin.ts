@@ -7,9 +7,13 @@ const USAGE = `npm run chaos -- [--jobs N] [--agents N] [--seed N] [--deadline S
 
 Runs N jobs through the local stack (edge in workerd, agents, ComfyUI stand-ins) while the
 stand-ins inject faults (5% errors, 2% crashes, 2% hangs), agents are killed, drained and
-restarted, their links cut, and the edge restarted over its persisted state. Then checks
-that no job was lost or succeeded twice and that R2 holds exactly the outputs of the
-successes. Exits 1 on any violation.
+restarted, their links cut, and the edge restarted over its persisted state. Gray faults
+too: one rig is broken (its ComfyUI fails every prompt with a CUDA error), an extra rig's
+agent process is frozen (SIGSTOP) and resumed, a healthy rig's link goes half-open (bytes
+dropped, no close), and most webhooks go to a receiver that answers after 15 s or to a dead
+one while another owner's go to a prompt one. Then checks that no job was lost or succeeded
+twice and that R2 holds exactly the outputs of the successes, and prints per gray fault the
+jobs it touched and how they ended. Exits 1 on any violation.
 
   --jobs N          jobs to run (default 1000)
   --agents N        agents (rigs) (default 4)

@@ -20,6 +20,8 @@ export class EdgeClient {
   readonly #url: string;
   readonly #client: string;
   readonly #admin: string;
+  /** The key each task was submitted with (a task is visible to its owner only). */
+  readonly #ownerOf = new Map<string, string>();
   /** Calls that had to be retried (network errors, 5xx, 429). */
   retries = 0;
   /** 5xx answers seen (a restarting edge may give a few; the report shows them). */
@@ -49,19 +51,21 @@ export class EdgeClient {
   }
 
   /** Submits one job; the same `idemKey` always yields the same task id. */
-  async submit(body: unknown, idemKey: string, deadline: number): Promise<string> {
+  async submit(body: unknown, idemKey: string, deadline: number, key = this.#client): Promise<string> {
     const res = await this.#call(
       "/v1/jobs",
-      { method: "POST", headers: { authorization: `Bearer ${this.#client}`, "content-type": "application/json", "idempotency-key": idemKey }, body: JSON.stringify(body) },
+      { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "idempotency-key": idemKey }, body: JSON.stringify(body) },
       deadline,
     );
     if (res.status !== 202) throw new Error(`submit ${idemKey}: HTTP ${res.status} ${await res.text()}`);
-    return SubmitResponseSchema.parse(await res.json()).task_id;
+    const taskId = SubmitResponseSchema.parse(await res.json()).task_id;
+    if (key !== this.#client) this.#ownerOf.set(taskId, key);
+    return taskId;
   }
 
   /** The task, or null when the edge does not know it (404). */
   async task(id: string, deadline: number): Promise<TaskView | null> {
-    const res = await this.#call(`/tasks/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${this.#client}` } }, deadline);
+    const res = await this.#call(`/tasks/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${this.#ownerOf.get(id) ?? this.#client}` } }, deadline);
     if (res.status === 404) {
       await res.body?.cancel();
       return null;

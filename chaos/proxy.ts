@@ -8,6 +8,12 @@ export interface CuttableProxy {
   url: string;
   /** Destroys every open connection at once, without a WebSocket close frame (a network cut). */
   cut(): number;
+  /**
+   * Half-opens every open connection: from now on their bytes are dropped both ways while
+   * both ends stay open (no FIN, no RST), as a dead middlebox or a frozen NAT would. New
+   * connections pass as usual. Returns how many links were stalled.
+   */
+  stall(): number;
   close(): Promise<void>;
 }
 
@@ -19,6 +25,7 @@ export interface CuttableProxy {
  */
 export async function startProxy(targetPort: number, onMessage: (dir: Direction, text: string) => void = () => {}): Promise<CuttableProxy> {
   const open = new Set<Socket>();
+  const stalled = new WeakSet<Socket>();
   const server = createServer((client) => {
     const upstream = connect(targetPort, "127.0.0.1");
     const up = new WsFrameReader((t) => onMessage("up", t));
@@ -34,10 +41,12 @@ export async function startProxy(targetPort: number, onMessage: (dir: Direction,
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
     client.on("data", (d: Buffer) => {
+      if (stalled.has(client)) return;
       up.push(d);
       upstream.write(d);
     });
     upstream.on("data", (d: Buffer) => {
+      if (stalled.has(client)) return;
       down.push(d);
       client.write(d);
     });
@@ -51,6 +60,15 @@ export async function startProxy(targetPort: number, onMessage: (dir: Direction,
       for (const s of open) s.destroy();
       open.clear();
       return n;
+    },
+    stall() {
+      let n = 0;
+      for (const s of open) {
+        if (stalled.has(s)) continue;
+        stalled.add(s);
+        n++;
+      }
+      return n / 2;
     },
     close: () =>
       new Promise<void>((resolve) => {

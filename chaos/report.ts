@@ -1,4 +1,26 @@
+import type { GrayReport } from "./gray-run.ts";
 import type { ChaosReport } from "./run.ts";
+
+function p50(xs: number[]): string {
+  if (xs.length === 0) return "n/a";
+  const sorted = [...xs].sort((a, b) => a - b);
+  return `${Math.round(sorted[Math.floor((sorted.length - 1) / 2)]!)} ms`;
+}
+
+function max(xs: number[]): string {
+  return xs.length === 0 ? "n/a" : `${Math.round(Math.max(...xs))} ms`;
+}
+
+/** One line per gray fault: what it touched and how those jobs ended. */
+export function formatGray(g: GrayReport): string[] {
+  const lines = g.outcomes.map((o) => {
+    const endings = Object.entries(o.endings).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+    const moved = o.redispatchMs.length > 0 ? `; leased elsewhere after p50 ${p50(o.redispatchMs)}, max ${max(o.redispatchMs)} (${o.redispatchMs.length} jobs)` : "";
+    return `gray ${o.kind}: hits ${o.hits}, jobs touched ${o.touched} (${endings}), failed because of it ${o.failedByFault}${moved}`;
+  });
+  lines.push(`another owner's webhooks: ${g.otherOwnerWebhookMs.length}/${g.otherOwnerWebhooks} arrived, end → arrival p50 ${p50(g.otherOwnerWebhookMs)}, max ${max(g.otherOwnerWebhookMs)} (the 15 s receiver was hit ${g.slowReceiverHits} times)`);
+  return lines;
+}
 
 /** The run's figures as plain lines (one fact each, greppable: `lost: 0`). */
 export function formatChaosReport(r: ChaosReport): string {
@@ -27,6 +49,7 @@ export function formatChaosReport(r: ChaosReport): string {
     `duration: ${(r.durationMs / 1000).toFixed(1)} s${r.timedOut ? " (deadline reached)" : ""}`,
     `failures other than the workflow's own error, as seen on the wire (job@rig ...): ${r.failureTraces.length}`,
     ...r.failureTraces.slice(0, 20).map((t) => `  ${t}`),
+    ...(r.gray ? formatGray(r.gray) : []),
     `violations: ${r.violations.length}`,
     ...r.violations.slice(0, 50).map((v) => `  - ${v}`),
   ];
