@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // comfy-edge minimal client: no dependencies beyond Node 18+ itself, made for CI scripts.
-// Submits one job, polls GET /tasks/{id}, prints one line per state change, then the
-// download URL of each output (or, with --out, the file it saved).
+// Submits one job asking the edge to answer once it has finished (Prefer: wait, so a short
+// job takes one request), else polls GET /tasks/{id}; prints one line per state change, then
+// the download URL of each output (or, with --out, the file it saved).
 //
 //   node minimal.mjs --url https://edge.example.com --key KEY --workflow sd15_basic \
 //     --prompt "a red fox" --set steps=4 --out ./images
@@ -20,6 +21,8 @@ const USAGE = `Usage: node minimal.mjs --prompt TEXT [options]
   --prompt TEXT      params.prompt
   --set NAME=VALUE   any parameter; VALUE is JSON when it parses (4, true), else text; repeatable
   --out DIR          save the outputs here instead of printing their URLs
+  --wait SEC         let the submit answer with the finished job if it ends within SEC
+                     (Prefer: wait, at most 60; 0: answer at once) (default: 10)
   --interval SEC     polling period (default: 1)
   --timeout SEC      give up after this long (default: 600)`;
 
@@ -47,6 +50,7 @@ function readOptions(argv, env) {
         set: { type: "string", multiple: true },
         out: { type: "string" },
         interval: { type: "string", default: "1" },
+        wait: { type: "string", default: "10" },
         timeout: { type: "string", default: "600" },
         help: { type: "boolean", short: "h" },
       },
@@ -74,18 +78,20 @@ function readOptions(argv, env) {
   const interval = Number(values.interval);
   const timeout = Number(values.timeout);
   if (!(interval > 0) || !(timeout > 0)) throw usage("--interval and --timeout are positive numbers of seconds.");
-  return { url, key, workflow: values.workflow, params, out: values.out, intervalMs: interval * 1000, timeoutMs: timeout * 1000 };
+  const wait = Number(values.wait);
+  if (!Number.isInteger(wait) || wait < 0 || wait > 60) throw usage("--wait is a whole number of seconds from 0 to 60.");
+  return { url, key, workflow: values.workflow, params, out: values.out, intervalMs: interval * 1000, timeoutMs: timeout * 1000, waitS: Math.min(wait, timeout) };
 }
 
 /** One API call; a non-2xx answer becomes a Failure carrying the server's code, message and field errors. */
-async function call(opts, method, path, body) {
+async function call(opts, method, path, body, headers = {}, timeoutMs = 30_000) {
   let res;
   try {
     res = await fetch(opts.url + path, {
       method,
-      headers: { authorization: `Bearer ${opts.key}`, accept: "application/json", ...(body ? { "content-type": "application/json" } : {}) },
+      headers: { authorization: `Bearer ${opts.key}`, accept: "application/json", ...(body ? { "content-type": "application/json" } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
     throw new Failure(`${method} ${path} failed: ${e.cause?.message ?? e.message}`, 2);
@@ -117,12 +123,16 @@ async function save(output, dir, index, used) {
 }
 
 async function run(opts) {
-  const job = await call(opts, "POST", "/v1/jobs", { workflow_id: opts.workflow, params: opts.params });
+  const prefer = opts.waitS > 0 ? { prefer: `wait=${opts.waitS}` } : {};
+  // A finished job comes back as the task itself (200); otherwise the usual 202 to poll.
+  const job = await call(opts, "POST", "/v1/jobs", { workflow_id: opts.workflow, params: opts.params }, prefer, 30_000 + opts.waitS * 1000);
   console.log(`task ${job.task_id}`);
   const deadline = Date.now() + opts.timeoutMs;
   let last = "";
+  let answered = job.status === "PENDING" ? null : job;
   for (;;) {
-    const task = await call(opts, "GET", `/tasks/${job.task_id}`);
+    const task = answered ?? (await call(opts, "GET", `/tasks/${job.task_id}`));
+    answered = null;
     const line = task.status === "PROGRESS" && task.progress ? `PROGRESS ${task.progress.current}/${task.progress.total}` : task.status;
     if (task.status !== last) console.log(line);
     last = task.status;

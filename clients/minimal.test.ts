@@ -33,18 +33,26 @@ describe("minimal.mjs", () => {
     expect(specifiers.every((s) => s.startsWith("node:"))).toBe(true);
   });
 
-  it("prints each state change once, then the download URL; exit 0", async () => {
+  it("a short job comes back finished from the submit itself (Prefer: wait): task, SUCCESS, then the download URL; exit 0", async () => {
     const r = await minimal([...job, "--prompt", "a red fox", "--set", "steps=6"], env);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^task tsk_\S+$/);
     const states = lines.slice(1).filter((l) => !l.startsWith("url ")).map((l) => l.split(" ")[0]);
-    expect(new Set(states).size).toBe(states.length);
-    expect(states.at(-1)).toBe("SUCCESS");
+    expect(states).toEqual(["SUCCESS"]);
     const url = lines.find((l) => l.startsWith("url "))!.slice(4);
     const res = await fetch(url);
     expect(res.status).toBe(200);
     decodePng(Buffer.from(await res.arrayBuffer()));
+  });
+
+  it("with --wait 0 it answers at once and polls: each state change printed once, SUCCESS last", async () => {
+    const r = await minimal([...job, "--wait", "0", "--prompt", "polled", "--set", "steps=20"], env);
+    expect(r.code, r.stderr).toBe(0);
+    const states = r.stdout.trim().split("\n").slice(1).filter((l) => !l.startsWith("url ")).map((l) => l.split(" ")[0]);
+    expect(states.length).toBeGreaterThan(1);
+    expect(new Set(states).size).toBe(states.length);
+    expect(states.at(-1)).toBe("SUCCESS");
   });
 
   it("saves the outputs with --out", async () => {
@@ -66,7 +74,7 @@ describe("minimal.mjs", () => {
     } finally {
       stack.sims[0]!.setFaults({ errorRate: 0 });
     }
-    const child = start([MINIMAL, ...job, "--prompt", "long", "--set", "steps=100"], env);
+    const child = start([MINIMAL, ...job, "--wait", "0", "--prompt", "long", "--set", "steps=100"], env);
     await child.waitFor(/^task (tsk_\S+)$/m);
     const id = /^task (tsk_\S+)$/m.exec(child.stdout())![1]!;
     await new ComfyEdgeClient({ url: stack.edge.url, apiKey: stack.keys.client }).cancel(id);

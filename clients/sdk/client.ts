@@ -75,6 +75,45 @@ export class ComfyEdgeClient {
     });
   }
 
+  /**
+   * Submits with `Prefer: wait=<waitS>` (at most 60): the edge answers with the finished task
+   * if the job ends within that time (`finished`), else as `submit` does (`queued`).
+   */
+  async submitAndWait(
+    body: SubmitInput,
+    opts: CallOptions & { idempotencyKey?: string; waitS: number },
+  ): Promise<{ finished: TaskView; queued?: undefined } | { queued: SubmitResponse; finished?: undefined }> {
+    const waitS = Math.max(0, Math.min(60, Math.floor(opts.waitS)));
+    const answer = await this.http.jsonWithStatus("POST", "/v1/jobs", (status): z.ZodType<TaskView | SubmitResponse> => (status === 200 ? TaskViewSchema : SubmitResponseSchema), {
+      body: JSON.stringify(body),
+      headers: {
+        "content-type": "application/json",
+        ...(waitS > 0 ? { prefer: `wait=${waitS}` } : {}),
+        ...(opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {}),
+      },
+      signal: opts.signal,
+    });
+    return answer.status === 200 ? { finished: answer.body as TaskView } : { queued: answer.body as SubmitResponse };
+  }
+
+  /**
+   * Submits and follows the job to its end in the fewest round trips: a short job comes back
+   * finished from the submit itself (`Prefer: wait`, `waitS` default 10); a longer one is then
+   * followed as `wait` does. `onSubmitted` gets the task id as soon as it is known.
+   */
+  async run(body: SubmitInput, opts: WaitOptions & { waitS?: number; idempotencyKey?: string; onSubmitted?: (taskId: string) => void } = {}): Promise<TaskView> {
+    const { waitS = 10, idempotencyKey, onSubmitted, ...waitOpts } = opts;
+    const answer = await this.submitAndWait(body, { waitS, ...(idempotencyKey ? { idempotencyKey } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    if (answer.finished) {
+      onSubmitted?.(answer.finished.task_id);
+      waitOpts.onState?.(answer.finished);
+      if (answer.finished.progress) waitOpts.onProgress?.(answer.finished.progress, answer.finished.task_id);
+      return answer.finished;
+    }
+    onSubmitted?.(answer.queued.task_id);
+    return this.wait(answer.queued, waitOpts);
+  }
+
   /** Reads a task: status, progress, fresh signed result links, error. */
   get(taskId: string, opts: CallOptions = {}): Promise<TaskView> {
     return this.http.json("GET", taskPath(taskId), TaskViewSchema, { signal: opts.signal });

@@ -50,6 +50,11 @@ export class Http {
 
   /** Sends one request; a non-2xx answer throws the server's error, a 2xx body is checked by `schema`. */
   async json<S extends z.ZodType>(method: string, path: string, schema: S, opts: RequestOptions = {}): Promise<z.infer<S>> {
+    return (await this.jsonWithStatus(method, path, () => schema, opts)).body;
+  }
+
+  /** As `json`, for answers whose schema depends on the 2xx status (`schemaFor(status)`). */
+  async jsonWithStatus<S extends z.ZodType>(method: string, path: string, schemaFor: (status: number) => S, opts: RequestOptions = {}): Promise<{ status: number; body: z.infer<S> }> {
     const what = `${method} ${path}`;
     let res: Response;
     try {
@@ -63,12 +68,13 @@ export class Http {
       throw networkError(e, what);
     }
     if (!res.ok) throw await errorFromResponse(res);
+    const schema = schemaFor(res.status);
     let json: unknown;
     try {
       json = await res.json();
     } catch (e) {
       throw new ComfyEdgeError("invalid_response", `${what} answered ${res.status} with a body that is not JSON.`, { status: res.status, cause: e });
     }
-    return parseWith(schema, json, what);
+    return { status: res.status, body: parseWith(schema, json, what) };
   }
 }

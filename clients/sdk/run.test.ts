@@ -88,4 +88,27 @@ describe("a real job, start to finish", () => {
     });
     expect(task.status).toBe("CANCELLED");
   });
+
+  it("run(): a short job comes back finished from the submit itself, in one request (Prefer: wait)", async () => {
+    const requests: string[] = [];
+    const counting = new ComfyEdgeClient({
+      url: stack.edge.url,
+      apiKey: stack.keys.client,
+      fetch: (input, init) => {
+        requests.push(`${init?.method ?? "GET"} ${new URL(String(input)).pathname} ${new Headers(init?.headers).get("prefer") ?? ""}`.trim());
+        return fetch(input, init);
+      },
+    });
+    const ids: string[] = [];
+    const task = await counting.run({ workflow_id: "sd15_basic", params: { prompt: "short", steps: 2, width: 64, height: 64 } }, { waitS: 30, onSubmitted: (id) => ids.push(id) });
+    expect(task.status).toBe("SUCCESS");
+    expect(task.result!.outputs.length).toBeGreaterThan(0);
+    expect(ids).toEqual([task.task_id]);
+    expect(requests).toEqual(["POST /v1/jobs wait=30"]);
+  });
+
+  it("run(): a job longer than the wait is followed on the feed after the usual 202", async () => {
+    const task = await client.run({ workflow_id: "sd15_basic", params: { prompt: "longer", steps: 60, width: 64, height: 64 } }, { waitS: 1 });
+    expect(task.status).toBe("SUCCESS");
+  });
 });

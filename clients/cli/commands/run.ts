@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { SubmitResponse, TaskView } from "../../../shared/api.ts";
 import { ComfyEdgeClient } from "../../sdk/client.ts";
 import { isComfyEdgeError } from "../../sdk/errors.ts";
@@ -36,6 +37,11 @@ async function follow(client: ComfyEdgeClient, req: RunRequest, io: Io, reporter
     const upload = await client.uploadImageFile(req.image.path, { signal });
     req.body.params[req.image.param] = upload.upload_id;
   }
+  if (req.json) {
+    const task = await runWaiting(client, req, io, (id) => onSubmitted({ task_id: id } as SubmitResponse), deadline);
+    const files = task.status === "SUCCESS" ? await client.download(task, req.outDir, { signal }) : [];
+    return { task, files };
+  }
   const job = await client.submit(req.body, { signal });
   onSubmitted(job);
   const prompt = req.body.params.prompt;
@@ -52,6 +58,36 @@ async function follow(client: ComfyEdgeClient, req: RunRequest, io: Io, reporter
   const files = task.status === "SUCCESS" ? await client.download(task, req.outDir, { signal }) : [];
   reporter.saved(files);
   return { task, files };
+}
+
+/**
+ * `--json` (no live display): the submit itself waits for a short job (`Prefer: wait`, up to
+ * 60 s or --timeout), then the feed follows a longer one. The Idempotency-Key lets an
+ * interrupted wait learn its task id (a replayed submit) so the job can still be cancelled.
+ */
+async function runWaiting(client: ComfyEdgeClient, req: RunRequest, io: Io, onSubmitted: (taskId: string) => void, deadline: number | undefined): Promise<TaskView> {
+  const idempotencyKey = `comfy-gen-${randomUUID()}`;
+  const waitS = Math.max(1, Math.min(60, Math.floor((req.timeoutMs ?? 60_000) / 1000)));
+  let known = false;
+  try {
+    return await client.run(req.body, {
+      waitS,
+      idempotencyKey,
+      signal: io.interrupt,
+      onSubmitted: (id) => {
+        known = true;
+        onSubmitted(id);
+      },
+      ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) }),
+      ...(req.pollIntervalMs === undefined ? {} : { pollIntervalMs: req.pollIntervalMs }),
+    });
+  } catch (e) {
+    if (!known) {
+      const replay = await client.submit(req.body, { idempotencyKey, signal: AbortSignal.timeout(CANCEL_GRACE_MS) }).catch(() => null);
+      if (replay) onSubmitted(replay.task_id);
+    }
+    throw e;
+  }
 }
 
 /**
