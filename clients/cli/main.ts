@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./commands/run.ts")).runCommand,
   list: async () => (await import("./commands/list.ts")).listCommand,
   status: async () => (await import("./commands/status.ts")).statusCommand,
+  jobs: async () => (await import("./commands/jobs.ts")).jobsCommand,
   cancel: async () => (await import("./commands/cancel.ts")).cancelCommand,
 };
 

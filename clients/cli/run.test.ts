@@ -37,8 +37,11 @@ describe("comfy-gen run against the real stack", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^submitted tsk_\S+ workflow=sd15_basic seed=42$/m);
     expect(r.stdout).toMatch(/^status PROGRESS$/m);
-    expect(r.stdout).toMatch(/^progress \d+\/6 \d+%/m);
+    expect(r.stdout).toMatch(/^progress \d+% KSampler step \d+\/6$/m);
+    expect(r.stdout).toMatch(/^progress 100% done$/m);
     expect(r.stdout).toMatch(/^finished SUCCESS in /m);
+    const percents = [...r.stdout.matchAll(/^progress (\d+)%/gm)].map((m) => Number(m[1]));
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
     const paths = savedPaths(r.stdout);
     expect(paths.length).toBeGreaterThan(0);
     for (const p of paths) {
@@ -54,6 +57,20 @@ describe("comfy-gen run against the real stack", () => {
     expect(body.status).toBe("SUCCESS");
     expect(body.files).toHaveLength(body.task.result.outputs.length);
     for (const f of body.files) decodePng(await readFile(f));
+  });
+
+  it("comfy-gen jobs lists this key's jobs newest first: a table in a pipe's plain lines, JSON with --json, and a next-page hint", async () => {
+    const done = JSON.parse((await cli(["run", ...small, "--prompt", "listed", "--set", "steps=2", "--out", join(dir, "listed"), "--json"], env)).stdout) as { task_id: string };
+    const plain = await cli(["jobs", "--limit", "1"], env);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(new RegExp(`^${done.task_id.replace(".", "\\.")}\tSUCCESS\tsd15_basic\t`, "m"));
+    expect(plain.stdout).toMatch(/^more: comfy-gen jobs --cursor \S+ --limit 1$/m);
+    const json = JSON.parse((await cli(["jobs", "--status", "success", "--json"], env)).stdout) as { jobs: { task_id: string; status: string }[] };
+    expect(json.jobs.map((j) => j.task_id)).toContain(done.task_id);
+    expect(json.jobs.every((j) => j.status === "SUCCESS")).toBe(true);
+    const bad = await cli(["jobs", "--status", "DONE"], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/status/);
   });
 
   it("uploads --image and passes it as the workflow's image parameter", async () => {
@@ -107,7 +124,7 @@ describe("comfy-gen run against the real stack", () => {
     expect(text).toMatch(/│ comfy-gen\s+│/);
     expect(text).toMatch(/│ Task\s+│ tsk_[0-9a-z]{20}\.default\s+│/);
     expect(text).toMatch(/│ Prompt\s+│ in a terminal\s+│/);
-    const frames = text.match(/[█░]{28}\s+\d+% \| step \d+\/\d+ \| [A-Z]+[^|]* \| elapsed \d+:\d\d \| ETA (\d+:\d\d|-:--)/g) ?? [];
+    const frames = text.match(/[█░]{28}\s+\d+% \| [^|]+ \| [A-Z]+[^|]* \| elapsed \d+:\d\d \| ETA (\d+:\d\d|-:--)/g) ?? [];
     expect(frames.length).toBeGreaterThanOrEqual(2);
     expect(frames[0]).toContain("PENDING");
     expect(frames.at(-1)).toMatch(/█{28}\s+100% .*SUCCESS/);

@@ -38,6 +38,16 @@ Shows a task: status, progress, timings, error and outputs (--json: the full tas
 
 ${CONNECTION}`;
 
+export const JOBS_USAGE = `Usage: comfy-gen jobs [--status S[,S...]] [--workflow ID] [--limit N] [--cursor C] [--json]
+
+Lists your jobs, newest first: id, status, workflow, created, run time and error.
+  --status S     PENDING, PROGRESS, SUCCESS, FAILURE or CANCELLED (several comma-separated)
+  --workflow ID  only this workflow's jobs
+  --limit N      jobs per page, 1-100 (default 20)
+  --cursor C     the next page (the cursor the previous page printed)
+
+${CONNECTION}`;
+
 export const CANCEL_USAGE = `Usage: comfy-gen cancel <task_id> [--json]
 
 Cancels a queued or running task.
@@ -50,6 +60,7 @@ Commands:
   run       submit a job, follow it live, download the outputs
   list      list workflows and LoRAs
   status    show one task
+  jobs      list your jobs, newest first
   cancel    cancel a task
 
 Run "comfy-gen <command> --help" for a command's options.

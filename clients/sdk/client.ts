@@ -1,7 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { z } from "zod";
-import { SubmitBodySchema, SubmitResponseSchema, TaskViewSchema, type SubmitResponse, type TaskEvent, type TaskView } from "../../shared/api.ts";
+import {
+  JobListSchema, SubmitBodySchema, SubmitResponseSchema, TaskViewSchema,
+  type JobList, type JobListQuery, type SubmitResponse, type TaskEvent, type TaskView,
+} from "../../shared/api.ts";
 import { LoraListViewSchema, WorkflowSummarySchema, WorkflowViewSchema, type LoraView, type WorkflowSummary, type WorkflowView } from "../../shared/manifest/views.ts";
 import { downloadOutputs } from "./download.ts";
 import { ComfyEdgeError } from "./errors.ts";
@@ -112,6 +115,13 @@ export class ComfyEdgeClient {
     }
     onSubmitted?.(answer.queued.task_id);
     return this.wait(answer.queued, waitOpts);
+  }
+
+  /** A page of this key's jobs, newest first (`GET /v1/jobs`); pass `next_cursor` back as `cursor` for the next. */
+  listJobs(query: JobListQuery = {}, opts: CallOptions = {}): Promise<JobList> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => typeof e[1] === "string"));
+    const qs = params.toString();
+    return this.http.json("GET", `/v1/jobs${qs ? `?${qs}` : ""}`, JobListSchema, { signal: opts.signal });
   }
 
   /** Reads a task: status, progress, fresh signed result links, error. */

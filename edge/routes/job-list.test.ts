@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { call, submit, type Who } from "../test/http.ts";
+
+type Json = Record<string, any>;
+const list = async (query: string, who: Who = "carol") => {
+  const res = await call("GET", `/v1/jobs${query}`, who);
+  return { res, body: (await res.json()) as Json };
+};
+const createdMs = (v: Json) => Date.parse(v.created_at);
+
+describe("GET /v1/jobs", () => {
+  it("lists the calling key's jobs, newest first, never another key's", async () => {
+    const mine = new Set<string>();
+    for (let i = 0; i < 3; i++) mine.add((await submit({ prompt: `carol ${i}` }, "carol")).body.task_id);
+    const bobs = (await submit({ prompt: "bob's" }, "bob")).body.task_id;
+    const { res, body } = await list("?limit=100");
+    expect(res.status).toBe(200);
+    const ids = body.jobs.map((j: Json) => j.task_id);
+    expect(new Set(ids.slice(0, 3))).toEqual(mine);
+    expect(ids).not.toContain(bobs);
+    const times = body.jobs.map(createdMs);
+    expect(times).toEqual([...times].sort((a: number, b: number) => b - a));
+    expect(body.jobs[0]).toMatchObject({ status: "PENDING", workflow_id: "sd15_basic" });
+  });
+
+  it("pages with next_cursor: every job once, in order, and null after the last page", async () => {
+    for (let i = 0; i < 3; i++) await submit({ prompt: `paged ${i}` }, "carol");
+    const all = (await list("?limit=100")).body.jobs.map((j: Json) => j.task_id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const { body }: { body: Json } = await list(`?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(body.jobs.length).toBeLessThanOrEqual(2);
+      seen.push(...body.jobs.map((j: Json) => j.task_id));
+      cursor = body.next_cursor;
+      if (cursor === null) break;
+    }
+    expect(cursor).toBeNull();
+    expect(seen).toEqual(all);
+  });
+
+  it("filters by status and workflow", async () => {
+    const { body } = await submit({ prompt: "to cancel" }, "carol");
+    expect((await call("DELETE", `/tasks/${body.task_id}`, "carol")).status).toBe(200);
+    const cancelled = (await list("?status=CANCELLED&limit=100")).body.jobs;
+    expect(cancelled.map((j: Json) => j.task_id)).toContain(body.task_id);
+    expect(cancelled.every((j: Json) => j.status === "CANCELLED")).toBe(true);
+    const pending = (await list("?status=PENDING,PROGRESS&limit=100")).body.jobs;
+    expect(pending.map((j: Json) => j.task_id)).not.toContain(body.task_id);
+    expect((await list("?workflow_id=no_such_workflow")).body.jobs).toEqual([]);
+  });
+
+  it("lets an admin list every key's jobs and one owner's; a client may not filter by owner", async () => {
+    const bobs = (await submit({ prompt: "bob for admin" }, "bob")).body.task_id;
+    const carols = (await submit({ prompt: "carol for admin" }, "carol")).body.task_id;
+    const every = (await list("?limit=100", "admin")).body.jobs.map((j: Json) => j.task_id);
+    expect(every).toEqual(expect.arrayContaining([bobs, carols]));
+    const onlyBob = (await list("?owner=bob&limit=100", "admin")).body.jobs.map((j: Json) => j.task_id);
+    expect(onlyBob).toContain(bobs);
+    expect(onlyBob).not.toContain(carols);
+    const refused = await list("?owner=bob");
+    expect(refused.res.status).toBe(400);
+    expect(refused.body.error.details[0]).toMatchObject({ path: "owner", rule: "admin_only" });
+  });
+
+  it("refuses a bad query with the field and the rule", async () => {
+    for (const [query, path] of [["?status=DONE", "status"], ["?limit=0", "limit"], ["?limit=101", "limit"], ["?cursor=forged", "cursor"], ["?colour=red", "(body)"]] as const) {
+      const { res, body } = await list(query);
+      expect(res.status, query).toBe(400);
+      expect(body.error.code).toBe("bad_request");
+      expect(JSON.stringify(body.error.details), query).toContain(path === "(body)" ? "colour" : path);
+    }
+    expect((await list("", "none")).res.status).toBe(401);
+  });
+});
