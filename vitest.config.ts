@@ -1,10 +1,13 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { bundleManifests } from "./scripts/bundle-manifests.ts";
+import { buildWebAssets } from "./scripts/build-web.ts";
 import { TEST_BINDINGS } from "./edge/test/bindings.ts";
 
 // The edge imports the manifests as a generated module; build (and validate) it first.
 bundleManifests();
+// wrangler.toml's [assets] directory (the playground and /docs) must exist before the pool reads it.
+buildWebAssets();
 
 export default defineConfig({
   test: {

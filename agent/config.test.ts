@@ -58,7 +58,7 @@ describe("parseCli", () => {
   test("--launch replaces --comfyui and carries python and gpu; the default name names the GPU", () => {
     const c = run(["--edge", "http://e", "--token", "t", "--launch", "/opt/ComfyUI", "--python", "/opt/venv/bin/python", "--gpu", "1"]);
     expect(c.comfyUrl).toBeNull();
-    expect(c.launch).toEqual({ dir: "/opt/ComfyUI", python: "/opt/venv/bin/python", gpu: "1" });
+    expect(c.launch).toEqual({ dir: "/opt/ComfyUI", python: "/opt/venv/bin/python", gpu: "1", args: [] });
     expect(c.name).toMatch(/-gpu1$/);
   });
 

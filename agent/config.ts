@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { POOL_NAME } from "../shared/protocol.ts";
 import { CLIError } from "./cli-error.ts";
+import { splitShellWords } from "./shell-words.ts";
 
 const httpUrl = z
   .string()
@@ -28,6 +29,13 @@ export const TuningSchema = z.object({
   ackWaitMs: z.number().int().nonnegative().default(5_000),
   /** How long `--launch` waits for ComfyUI to answer `/system_stats`. */
   launchReadyMs: z.number().int().positive().default(300_000),
+  /** How often a ComfyUI that is up is probed (`/system_stats`), to notice one that hangs without closing. */
+  comfyProbeMs: z.number().int().positive().default(5_000),
+  /** A probe unanswered this long counts ComfyUI as unreachable. */
+  comfyProbeTimeoutMs: z.number().int().positive().default(10_000),
+  /** Backoff between probes of an unreachable ComfyUI: from min, doubling, to max. */
+  comfyRetryMinMs: z.number().int().positive().default(500),
+  comfyRetryMaxMs: z.number().int().positive().default(15_000),
 });
 export type Tuning = z.infer<typeof TuningSchema>;
 
@@ -35,6 +43,7 @@ export const LaunchSchema = z.object({
   dir: z.string().min(1).describe("The ComfyUI checkout holding main.py"),
   python: z.string().min(1).nullable().default(null).describe("Python interpreter; null picks the checkout's venv or python3"),
   gpu: z.string().min(1).nullable().default(null).describe("CUDA_VISIBLE_DEVICES for the child"),
+  args: z.array(z.string()).default([]).describe("Extra flags for ComfyUI's main.py (--comfy-args, COMFY_ARGS, or after --)"),
 });
 export type LaunchConfig = z.infer<typeof LaunchSchema>;
 
@@ -52,10 +61,16 @@ export const AgentConfigSchema = z
     metricsPort: z.number().int().min(0).max(65_535).nullable().default(null),
     jobTimeoutMs: z.number().int().positive().default(600_000),
     graceMs: z.number().int().nonnegative().default(60_000),
+    /** How often ComfyUI's model files are read again (changes go to the edge); 0: only at connect, restart and model_missing. */
+    inventoryIntervalMs: z.number().int().nonnegative().default(60_000),
     stateDir: z.string().min(1).default(() => join(homedir(), ".comfy-agent")),
     /** Fixed agent id; when absent one is read from (or written to) `stateDir`, per name. */
     agentId: z.string().min(1).max(128).nullable().default(null),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** ComfyUI's base directory (holding input/ and output/) for --comfyui; --launch knows it. Null: files are not cleaned. */
+    comfyDir: z.string().min(1).nullable().default(null),
+    /** Leave each job's inputs and outputs in ComfyUI's input/ and output/. */
+    keepFiles: z.boolean().default(false),
     tuning: TuningSchema.default(() => TuningSchema.parse({})),
   })
   .refine((c) => c.comfyUrl !== null || c.launch !== null, {
@@ -67,7 +82,7 @@ export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 
 export const USAGE = `comfy-agent: runs ComfyUI jobs leased from a comfy-edge queue
 
-Usage: comfy-agent --edge <url> --token <token> (--comfyui <url> | --launch <dir>) [options]
+Usage: comfy-agent --edge <url> --token <token> (--comfyui <url> | --launch <dir>) [options] [-- <ComfyUI flags>]
 
   --edge <url>          edge base URL                          (env EDGE_URL)
   --token <token>       agent token                            (env AGENT_TOKEN)
@@ -75,12 +90,20 @@ Usage: comfy-agent --edge <url> --token <token> (--comfyui <url> | --launch <dir
   --launch <dir>        start and supervise ComfyUI from <dir>
   --python <path>       interpreter for --launch (default: <dir>/venv, <dir>/.venv or python3)
   --gpu <index>         CUDA_VISIBLE_DEVICES for --launch
+  --comfy-args <flags>  extra flags for the launched ComfyUI, one string, e.g. "--highvram --preview-method auto"
+                        (env COMFY_ARGS); flags after -- are appended too
+  --comfy-dir <dir>     ComfyUI's base directory (input/, output/) when it runs apart (--comfyui), so the
+                        agent can delete each job's files there                  (env COMFY_DIR)
+  --keep-files          leave each job's inputs and outputs in ComfyUI's input/ and output/ (default: delete
+                        them once the job ends)                                   (env KEEP_FILES=1)
   --name <name>         agent name (default: host name)         (env AGENT_NAME)
   --pool <pool>         queue pool (default: default)          (env AGENT_POOL)
   --capacity <n>        jobs run at once (default: 1)
   --prefetch <n>        extra jobs held in ComfyUI's queue (default: 0)
-  --job-timeout <dur>   per-job limit, e.g. 600s, 10m (default: 600s)
+  --job-timeout <dur>   per-job limit when the edge's job names none (its workflow's timeout_s wins), e.g. 600s, 10m (default: 600s)
   --grace <dur>         drain grace for running jobs (default: 60s)
+  --inventory-interval <dur>  how often ComfyUI's model files are read again, changes sent to the edge
+                        (default: 60s; 0 only at connect, ComfyUI restarts and model_missing)  (env INVENTORY_INTERVAL)
   --metrics-port <n>    serve Prometheus metrics on 127.0.0.1:<n>
   --state-dir <dir>     where the agent id is kept (default: ~/.comfy-agent)  (env AGENT_STATE_DIR)
   --log-level <level>   fatal|error|warn|info|debug|trace|silent (default: info)  (env LOG_LEVEL)
@@ -95,12 +118,16 @@ const FLAGS = {
   launch: { type: "string" },
   python: { type: "string" },
   gpu: { type: "string" },
+  "comfy-args": { type: "string" },
+  "comfy-dir": { type: "string" },
+  "keep-files": { type: "boolean" },
   name: { type: "string" },
   pool: { type: "string" },
   capacity: { type: "string" },
   prefetch: { type: "string" },
   "job-timeout": { type: "string" },
   grace: { type: "string" },
+  "inventory-interval": { type: "string" },
   "metrics-port": { type: "string" },
   "state-dir": { type: "string" },
   "log-level": { type: "string" },
@@ -116,8 +143,15 @@ export type CliCommand = { kind: "help" } | { kind: "version" } | { kind: "run";
  */
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliCommand {
   let values: Partial<Record<keyof typeof FLAGS, string | boolean>>;
+  // Everything after `--` goes to the launched ComfyUI as is.
+  const dashes = argv.indexOf("--");
+  const passThrough = dashes < 0 ? [] : argv.slice(dashes + 1);
+  // Its value starts with "-", which parseArgs refuses as ambiguous unless joined with "=".
+  const own = (dashes < 0 ? [...argv] : argv.slice(0, dashes)).flatMap((a, i, all) =>
+    a === "--comfy-args" && i + 1 < all.length ? [`--comfy-args=${all[i + 1]}`] : all[i - 1] === "--comfy-args" && i > 0 ? [] : [a],
+  );
   try {
-    values = parseArgs({ args: [...argv], options: FLAGS, allowPositionals: false, strict: true }).values;
+    values = parseArgs({ args: own, options: FLAGS, allowPositionals: false, strict: true }).values;
   } catch (e) {
     throw new CLIError(`${(e as Error).message}\n\n${USAGE}`, "usage");
   }
@@ -131,11 +165,20 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
   };
 
   const launchDir = str("launch");
+  const comfyArgs = str("comfy-args", "COMFY_ARGS");
+  const comfyArgWords = comfyArgs === undefined ? [] : splitShellWords(comfyArgs);
+  if (comfyArgWords === null) throw new CLIError(`--comfy-args (or COMFY_ARGS) has an unterminated quote or a trailing backslash: ${comfyArgs}`, "usage");
+  if (!launchDir && (values["comfy-args"] !== undefined || passThrough.length > 0)) {
+    throw new CLIError("--comfy-args and flags after -- only apply with --launch <ComfyUI dir> (the agent passes them to the ComfyUI it starts)", "usage");
+  }
+  const keepFiles = values["keep-files"] === true || /^(1|true|yes)$/i.test(env.KEEP_FILES ?? "");
   const input: AgentConfigInput = {
     edgeUrl: required(str("edge", "EDGE_URL"), "--edge (or EDGE_URL)"),
     token: required(str("token", "AGENT_TOKEN"), "--token (or AGENT_TOKEN)"),
     comfyUrl: launchDir ? null : (str("comfyui", "COMFYUI_URL") ?? null),
-    launch: launchDir ? { dir: launchDir, python: str("python") ?? null, gpu: str("gpu") ?? null } : null,
+    launch: launchDir ? { dir: launchDir, python: str("python") ?? null, gpu: str("gpu") ?? null, args: [...comfyArgWords, ...passThrough] } : null,
+    comfyDir: str("comfy-dir", "COMFY_DIR") ?? null,
+    keepFiles,
     // One agent per GPU: the default name (and so the persisted id) differs per GPU.
     name: str("name", "AGENT_NAME") ?? (launchDir && str("gpu") ? `${hostname().slice(0, 100)}-gpu${str("gpu")}` : undefined),
     pool: str("pool", "AGENT_POOL"),
@@ -143,6 +186,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     prefetch: optionalInt(str("prefetch"), "--prefetch"),
     jobTimeoutMs: optionalDuration(str("job-timeout"), "--job-timeout"),
     graceMs: optionalDuration(str("grace"), "--grace"),
+    inventoryIntervalMs: optionalDuration(str("inventory-interval", "INVENTORY_INTERVAL"), "--inventory-interval (or INVENTORY_INTERVAL)"),
     metricsPort: optionalInt(str("metrics-port"), "--metrics-port") ?? null,
     stateDir: str("state-dir", "AGENT_STATE_DIR"),
     logLevel: str("log-level", "LOG_LEVEL") as AgentConfigInput["logLevel"],

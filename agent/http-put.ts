@@ -1,73 +1,87 @@
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-
-// Not `import ... from "node:http"`: its ESM namespace reads the lazy `WebSocket` export,
-// which loads undici (about 10 MB of RSS) into a process that never uses it.
-const http = process.getBuiltinModule("node:http");
-const https = process.getBuiltinModule("node:https");
+import type { Dispatcher } from "undici";
+import { HandBack, originDispatcher, type ProxyEnv } from "./http-dispatcher.ts";
 
 export type PutOptions = {
   /** Aborting rejects with `signal.reason`. */
   signal?: AbortSignal;
-  /** Limit on the whole PUT, body and reply included; rejects with an error whose code is ETIMEDOUT. */
+  /**
+   * Limit on a stall, undici's own: sending the body, awaiting the reply or reading it, nothing
+   * moving for this long rejects with an error whose code is ETIMEDOUT.
+   */
   timeoutMs: number;
+  /** Where HTTP(S)_PROXY and NO_PROXY are read (see originDispatcher). @defaultValue process.env */
+  env?: ProxyEnv;
 };
 
-// Node's agents pool per origin (host:port), so one of each serves every upload target.
-// Idle sockets are unref'd by Node and closed after 4 s, before a server's idle limit. No cap
-// on sockets: a capped pool would count the wait for a socket against an upload's timeout,
-// and the agent's held jobs already bound how many uploads run at once.
-const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
-const httpAgent = new http.Agent(AGENT_OPTIONS);
-const httpsAgent = new https.Agent(AGENT_OPTIONS);
+type Route = { dispatcher: Dispatcher; handBack: HandBack };
+
+// One keep-alive dispatcher per upload origin (the edge), kept for the process's life: idle
+// connections are unref'd and closed after 4 s. No cap on connections: a capped pool would
+// count the wait for one against an upload's timeout, and the agent's held jobs already bound
+// how many uploads run at once. Keyed by the env too, so a test's proxy settings get their own.
+const routes = new WeakMap<ProxyEnv, Map<string, Route>>();
 
 /** Only the small JSON reply matters; a huge error page is read off but not kept. */
 const MAX_REPLY_BYTES = 64 * 1024;
 
 /**
- * One streaming PUT with an exact Content-Length, over node:http(s) keep-alive rather than
- * fetch: no web streams between a `/view` body and this request, one timer per PUT, and no
- * dependence on the process's global fetch dispatcher (which a host process may replace).
+ * One streaming PUT with an exact Content-Length, with undici's `request` over the upload
+ * origin's keep-alive pool rather than fetch: no web streams between a `/view` body and this
+ * request, and no dependence on the process's global dispatcher (which a host process may replace).
  */
-export function putStream(
+export async function putStream(
   url: string,
   body: Readable | Uint8Array,
   headers: Record<string, string>,
   opts: PutOptions,
 ): Promise<{ status: number; text: string }> {
   const { signal } = opts;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const u = new URL(url);
-    const secure = u.protocol === "https:";
-    let timer: NodeJS.Timeout | undefined;
-    const detach = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    };
-    const fail = (err: unknown) => {
-      detach();
-      reject(err);
-    };
-    // Destroying the request errors it (rejecting via its listener) and ends the piped body.
-    const onAbort = () => req.destroy(signal?.reason as Error);
-    const req = (secure ? https.request : http.request)(u, { method: "PUT", headers, agent: secure ? httpsAgent : httpAgent }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on("data", (c: Buffer) => {
-        if (size < MAX_REPLY_BYTES) chunks.push(c);
-        size += c.length;
-      });
-      res.on("end", () => {
-        detach();
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") });
-      });
-      res.on("error", fail);
+  if (signal?.aborted) throw signal.reason;
+  const target = new URL(url);
+  const route = routeTo(target.origin, opts.env ?? process.env);
+  const handBack = route.handBack.ready();
+  if (handBack) await handBack;
+  if (signal?.aborted) throw signal.reason;
+
+  try {
+    const res = await route.dispatcher.request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
+      method: "PUT",
+      headers,
+      body,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      ...(signal ? { signal } : {}),
     });
-    req.on("error", fail);
-    timer = setTimeout(() => req.destroy(Object.assign(new Error(`PUT timed out after ${opts.timeoutMs} ms`), { code: "ETIMEDOUT" })), opts.timeoutMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    if (body instanceof Uint8Array) req.end(body);
-    else pipeline(body, req).catch(fail);
-  });
+    const text = await readCapped(res.body);
+    route.handBack.ended();
+    return { status: res.statusCode, text };
+  } catch (e) {
+    if (signal?.aborted) throw signal.reason;
+    const code = (e as { code?: unknown } | null)?.code;
+    if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+      throw Object.assign(new Error(`PUT timed out after ${opts.timeoutMs} ms`, { cause: e }), { code: "ETIMEDOUT" });
+    }
+    throw e;
+  }
+}
+
+function routeTo(origin: string, env: ProxyEnv): Route {
+  let byOrigin = routes.get(env);
+  if (!byOrigin) routes.set(env, (byOrigin = new Map()));
+  let route = byOrigin.get(origin);
+  if (!route) byOrigin.set(origin, (route = { dispatcher: originDispatcher(origin, {}, env), handBack: new HandBack() }));
+  return route;
+}
+
+async function readCapped(body: AsyncIterable<Buffer>): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < MAX_REPLY_BYTES) chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

@@ -31,6 +31,8 @@ export async function stageInputs(
   comfy: ComfyClient,
   job: Pick<JobMessage, "job_id" | "graph" | "inputs">,
   signal?: AbortSignal,
+  /** Each file as it lands in ComfyUI's input directory (`subfolder/name`), so it can be deleted later. */
+  onUploaded?: (path: string) => void,
 ): Promise<Record<string, unknown>> {
   if (job.inputs.length === 0) return job.graph;
   const graph = structuredClone(job.graph);
@@ -53,6 +55,7 @@ export async function stageInputs(
         throw new InputError(code, `uploading ${input.filename} to ComfyUI failed: ${(e as Error).message}`, true);
       }
       node.inputs[input.input] = uploaded.subfolder ? `${uploaded.subfolder}/${uploaded.name}` : uploaded.name;
+      if (uploaded.type === "input") onUploaded?.(node.inputs[input.input] as string);
     }
     return graph;
   } finally {

@@ -2,10 +2,12 @@ import type { Logger } from "pino";
 import { freeSlots, type AgentMessage, type JobError, type JobMessage, type LeaseRef } from "../shared/protocol.ts";
 import type { ComfyClient } from "./comfy/client.ts";
 import type { ComfyEventHub } from "./comfy/event-hub.ts";
-import { missingModels, type RunOutcome, type StopReason } from "./comfy/outcome.ts";
+import { missingModels, type ProducedFile, type RunOutcome, type StopReason } from "./comfy/outcome.ts";
+import { promptTag } from "./comfy/ownership.ts";
 import { PromptRun, type RunProgress } from "./comfy/run.ts";
 import type { Tuning } from "./config.ts";
 import { deliverOutputs } from "./deliver.ts";
+import type { JobFiles } from "./job-files.ts";
 import { stageInputs } from "./inputs.ts";
 import type { Metrics } from "./metrics.ts";
 import { Outbox, type FinalMessage } from "./outbox.ts";
@@ -41,9 +43,22 @@ export type JobSlotsDeps = {
   prefetch: number;
   jobTimeoutMs: number;
   tuning: Tuning;
+  /** Tags each prompt (`extra_data`) so that only this agent id ever reclaims it. */
+  agentId?: string;
+  /** Deletes each job's files from ComfyUI's input/ and output/ when it ends; absent: they stay. */
+  files?: JobFiles | null;
+  /** ComfyUI refused a model its inventory listed: the inventory is worth reading again. */
+  onModelMissing?: () => void;
   /** Resolves when ComfyUI is up (under --launch it may be restarting). */
   comfyReady?: (signal: AbortSignal) => Promise<void>;
 };
+
+/**
+ * The job's one progress number: ComfyUI's run fills 0..RUN_SHARE, the uploads the rest, and
+ * only the edge's SUCCESS says 100.
+ */
+const RUN_SHARE = 95;
+const uploadPercent = (done: number, total: number): number => RUN_SHARE + ((100 - RUN_SHARE) * done) / Math.max(1, total);
 
 /** How long the start of a run waits to be reported: long enough for instant jobs to be uploading by then. */
 const RUNNING_HOLD_MS = 20;
@@ -52,7 +67,6 @@ export const STOP = {
   cancelled: { code: "cancelled", message: "cancelled by the edge", retryable: false },
   released: { code: "released", message: "handed back unstarted", retryable: true },
   shutdown: { code: "agent_shutdown", message: "the agent shut down before the job finished", retryable: true },
-  comfyDied: { code: "comfyui_unavailable", message: "ComfyUI exited while the job ran", retryable: true },
   superseded: { code: "superseded", message: "a newer lease for this job arrived", retryable: true },
 } as const satisfies Record<string, StopReason>;
 
@@ -66,6 +80,8 @@ export class JobSlots {
   readonly #slots = new Map<string, Slot>();
   readonly #outbox = new Outbox();
   #draining = false;
+  /** Why ComfyUI cannot take jobs now, or null while it can. */
+  #comfyDown: string | null = null;
 
   constructor(deps: JobSlotsDeps) {
     this.#deps = deps;
@@ -106,8 +122,8 @@ export class JobSlots {
     }
     const live = [...this.#slots.values()].filter((s) => !s.silent);
     const held = { total: live.length, uploading: live.filter((s) => s.state === "uploading").length };
-    if (this.#draining || freeSlots(this.#deps, held) <= 0) {
-      const reason = this.#draining ? "agent is draining" : "agent is at capacity";
+    if (this.#draining || this.#comfyDown !== null || freeSlots(this.#deps, held) <= 0) {
+      const reason = this.#draining ? "agent is draining" : (this.#comfyDown ?? "agent is at capacity");
       log.warn({ reason }, "job refused");
       this.#final(log, { type: "release", job_id: job.job_id, lease_id: job.lease_id, reason });
       this.#deps.metrics.jobsReleased += 1;
@@ -153,13 +169,29 @@ export class JobSlots {
     for (const message of this.#outbox.resend(leaseTtlMs)) this.#deps.send(message);
   }
 
-  /** ComfyUI died: unstarted jobs go back, started ones fail retryable. */
-  comfyDied(): void {
+  /**
+   * ComfyUI is unreachable (exited, refusing, hung): the rig's fault, not the jobs'. Every held
+   * job goes back to the edge as a `release` (no attempt used), wherever it was; new ones are
+   * refused the same way until `comfyUp()`.
+   */
+  comfyDown(why: string): void {
+    const reason: StopReason = { code: "released", message: `ComfyUI is unreachable (${why}); handed back`.slice(0, 256), retryable: true };
+    this.#comfyDown = reason.message;
     for (const slot of this.#slots.values()) {
-      const reason = slot.state === "staging" || slot.state === "queued" ? STOP.released : STOP.comfyDied;
+      if (slot.abort.signal.aborted) continue;
+      slot.log.warn({ state: slot.state }, "handing the job back: ComfyUI is unreachable");
       slot.abort.abort(reason);
       slot.run?.abandon(reason);
     }
+  }
+
+  comfyUp(): void {
+    this.#comfyDown = null;
+  }
+
+  /** Prompt ids of the jobs held now (they are not to be reclaimed). */
+  promptIds(): Set<string> {
+    return new Set([...this.#slots.values()].flatMap((s) => (s.run ? [s.run.promptId] : [])));
   }
 
   /** As a crash: every job is dropped without a report (ComfyUI keeps what it has). */
@@ -207,16 +239,22 @@ export class JobSlots {
 
   async #execute(slot: Slot): Promise<void> {
     const { job, log, abort } = slot;
-    const { comfy, metrics, tuning } = this.#deps;
+    const { comfy, metrics, tuning, files } = this.#deps;
+    const staged: string[] = [];
+    let outputs: ProducedFile[] = [];
     try {
-      const graph = await stageInputs(comfy, job, abort.signal);
+      const inputsIn = await stageInputs(comfy, job, abort.signal, (path) => staged.push(path));
+      const graph = files ? files.isolate(inputsIn, job.lease_id) : inputsIn;
       await this.#deps.comfyReady?.(abort.signal);
       abort.signal.throwIfAborted();
+      // The workflow's own limit (the edge sends it) wins; the agent's --job-timeout covers edges that send none.
+      const limitMs = job.timeout_s !== undefined ? job.timeout_s * 1000 : this.#deps.jobTimeoutMs;
       const run = new PromptRun(comfy, {
         graph,
+        ...(this.#deps.agentId ? { extraData: promptTag(this.#deps.agentId, job) } : {}),
         signal: abort.signal,
-        timeoutMs: this.#deps.jobTimeoutMs,
-        queuedTimeoutMs: this.#deps.jobTimeoutMs * (this.#deps.capacity + this.#deps.prefetch + 1),
+        timeoutMs: limitMs,
+        queuedTimeoutMs: limitMs * (this.#deps.capacity + this.#deps.prefetch + 1),
         pollMs: tuning.pollMs,
         comfyDownMs: tuning.comfyDownMs,
         stopWaitMs: tuning.stopWaitMs,
@@ -228,10 +266,14 @@ export class JobSlots {
       slot.state = "queued";
       log.debug({ prompt_id: run.promptId }, "submitting to ComfyUI");
       const outcome = await run.outcome;
+      if (outcome.ok) outputs = outcome.outputs;
       if (slot.runningSince !== null) metrics.busySeconds += (Date.now() - slot.runningSince) / 1000;
       await this.#afterRun(slot, outcome);
     } catch (e) {
       this.#failFromError(slot, e);
+    } finally {
+      // Not for a lease taken over by a newer one (same job, same input names) or dropped as in a crash.
+      if (files && !slot.silent) await files.remove({ leaseId: job.lease_id, inputs: staged, outputs });
     }
   }
 
@@ -244,6 +286,7 @@ export class JobSlots {
       if (missing.length > 0) {
         // The graph is fine; this rig lacks a model its inventory claimed. Another rig may have it.
         log.warn({ missing }, "ComfyUI lacks models the job needs");
+        this.#deps.onModelMissing?.();
         const details = typeof outcome.error.details === "object" && outcome.error.details !== null ? outcome.error.details : {};
         return this.#fail(slot, true, { code: "model_missing", message: `this rig lacks ${missing.join(", ")}`, details: { ...details, missing_models: missing } });
       }
@@ -253,23 +296,30 @@ export class JobSlots {
       return this.#fail(slot, false, { code: "no_outputs", message: "the workflow finished without writing any output file (type output)" });
     }
     slot.state = "uploading";
-    const total = outcome.outputs.length;
+    // The workflow's max_outputs (the grant's max_files): the first files go, the rest are only counted.
+    const files = outcome.outputs.slice(0, job.upload.max_files);
+    const dropped = outcome.outputs.length - files.length;
+    if (dropped > 0) log.warn({ produced: outcome.outputs.length, max_files: job.upload.max_files, dropped }, "the graph made more files than the workflow's max_outputs; delivering the first ones");
+    const total = files.length;
     // At once: the edge counts an uploading job out of ComfyUI's slots and sends the next one.
-    slot.progress.pushNow(this.#progress(slot, { phase: "uploading", value: 0, max: total, node: null, step_name: null }));
-    const outputs = await deliverOutputs(this.#deps.comfy, outcome.outputs, job.upload, job.output_format, {
+    slot.progress.pushNow(this.#progress(slot, { phase: "uploading", value: 0, max: total, unit: "files", percent: uploadPercent(0, total), node: null, step_name: null }));
+    const outputs = await deliverOutputs(this.#deps.comfy, files, job.upload, job.output_format, {
       signal: abort.signal,
       retries: this.#deps.tuning.uploadRetries,
       minTimeoutMs: this.#deps.tuning.uploadMinMs,
       onRetry: (attempt, error) => log.warn({ attempt, err: error.message }, "upload attempt failed; retrying"),
-      onFileDone: (done) => slot.progress.push(this.#progress(slot, { phase: "uploading", value: done, max: total, node: null, step_name: null })),
+      onFileDone: (done) => slot.progress.push(this.#progress(slot, { phase: "uploading", value: done, max: total, unit: "files", percent: uploadPercent(done, total), node: null, step_name: null })),
     });
     if (abort.signal.aborted) return this.#failFromError(slot, abort.signal.reason);
     // `complete` says more than any progress still held ("uploading 1/1"): that one is dropped.
     slot.progress.close();
     this.#deps.metrics.jobsDone += 1;
     this.#deps.metrics.uploadedBytes += outputs.reduce((n, o) => n + o.bytes, 0);
-    log.info({ prompt_id: outcome.promptId, run_ms: outcome.runMs, outputs: outputs.length }, "job complete");
-    this.#final(log, { type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs, prompt_id: outcome.promptId, run_ms: outcome.runMs });
+    log.info({ prompt_id: outcome.promptId, run_ms: outcome.runMs, outputs: outputs.length, dropped }, "job complete");
+    this.#final(log, {
+      type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs, prompt_id: outcome.promptId, run_ms: outcome.runMs,
+      ...(dropped > 0 ? { dropped_outputs: dropped } : {}),
+    });
   }
 
   /**
@@ -278,7 +328,7 @@ export class JobSlots {
    * already uploading by then says so instead, one frame fewer); steps throttled.
    */
   #onRunProgress(slot: Slot, p: RunProgress): void {
-    const message = this.#progress(slot, p);
+    const message = this.#progress(slot, { ...p, percent: (p.percent * RUN_SHARE) / 100 });
     if (p.phase === "queued") return slot.progress.defer(message);
     if (p.phase === "running" && slot.state === "queued") {
       slot.state = "running";
@@ -292,7 +342,9 @@ export class JobSlots {
   }
 
   #progress(slot: Slot, p: Omit<ProgressMessage, "type" | "job_id" | "lease_id">): ProgressMessage {
-    return { type: "progress", job_id: slot.job.job_id, lease_id: slot.job.lease_id, ...p, value: Math.max(0, p.value), max: Math.max(0, p.max) };
+    // The edge refuses value > max (shared/protocol.ts); a miscounted node total must not cost the frame.
+    const max = Math.max(0, p.max);
+    return { type: "progress", job_id: slot.job.job_id, lease_id: slot.job.lease_id, ...p, value: Math.min(Math.max(0, p.value), max), max };
   }
 
   #failFromError(slot: Slot, e: unknown): void {

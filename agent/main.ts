@@ -1,10 +1,15 @@
+import { join } from "node:path";
 import type { Logger } from "pino";
-import { CLOSE, PROTOCOL_VERSION, type EdgeMessage, type Hello } from "../shared/protocol.ts";
+import { CLOSE, PROTOCOL_VERSION, type EdgeMessage, type Hello, type ModelInventory } from "../shared/protocol.ts";
 import { ComfyClient } from "./comfy/client.ts";
 import { ComfyEventHub } from "./comfy/event-hub.ts";
+import { reclaimLogged } from "./comfy/ownership.ts";
+import { ComfyHealth } from "./comfy-health.ts";
 import { resolveConfig, type AgentConfig, type AgentConfigInput } from "./config.ts";
 import { EdgeConnection } from "./edge/connection.ts";
 import { agentVersion, loadAgentId } from "./identity.ts";
+import { comfyDirs, JobFiles } from "./job-files.ts";
+import { InventoryRefresh } from "./inventory-refresh.ts";
 import { JobSlots, type JobState } from "./jobs.ts";
 import { createLogger } from "./log.ts";
 import { Metrics, serveMetrics } from "./metrics.ts";
@@ -54,22 +59,25 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   if (!persisted) log.warn({ state_dir: config.stateDir }, "could not persist the agent id; using a fresh one");
   const version = await agentVersion();
 
-  let jobs: JobSlots | null = null;
+  let health: ComfyHealth | null = null;
   const supervisor = config.launch
     ? await ComfySupervisor.start({
         dir: config.launch.dir,
         python: config.launch.python,
         gpu: config.launch.gpu,
+        extraArgs: config.launch.args,
+        pidFile: join(config.stateDir, `comfyui-${id.replace(/[^A-Za-z0-9._-]+/g, "_")}.json`),
         log: log.child({ component: "supervisor" }),
         readyTimeoutMs: config.tuning.launchReadyMs,
-        onDown: () => jobs?.comfyDied(),
+        onDown: (exit) => health?.down(`ComfyUI exited (${exit.signal ?? `code ${exit.code}`})`),
+        onUp: () => health?.suspect(),
       })
     : null;
   const comfyUrl = supervisor?.url ?? (config.comfyUrl as string);
   const comfy = new ComfyClient(comfyUrl);
-  await reclaimComfy(comfy, log);
   // One ComfyUI socket for all prompts, opened now so the first job need not wait for it.
   const events = new ComfyEventHub(comfy);
+  events.onDrop = () => health?.suspect();
   events.ready().catch((e: unknown) => log.debug({ err: String(e) }, "ComfyUI socket not open yet; a job will retry"));
   const metricsServer = config.metricsPort !== null ? await serveMetrics(metrics, config.metricsPort) : null;
 
@@ -96,21 +104,33 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       pool: config.pool,
       capacity: config.capacity,
       prefetch: config.prefetch,
-      inventory: await comfy.inventory(),
-      gpu: await readGpu(comfy),
+      // While ComfyUI is unreachable: what it said last, and why no jobs should come.
+      ...(await rigFacts()),
     }),
     leases: () => slots.leases(),
     onWelcome: (welcome) => {
-      if (stopping) conn.send({ type: "pause" });
+      if (stopping) conn.send({ type: "pause", reason: "draining" });
       slots.connected(welcome.lease_ttl_ms);
       for (const w of welcomeWaiters.splice(0)) w();
     },
     onMessage: (message) => route(message),
+    closeIsHarmless: () => stopping !== null && slots.leases().length === 0,
     onClose: (code) => {
       if (code === CLOSE.replaced) log.error("the edge replaced this connection: another agent uses the same id (same --name and state dir?)");
       if (code === CLOSE.protocolMismatch) log.error({ protocol: PROTOCOL_VERSION }, "the edge refused this protocol version; upgrade the agent");
       if (code === CLOSE.drained) void agent.stop("edge closed the connection as drained");
+      if (code === CLOSE.silent) log.warn("the edge heard nothing from this agent for 3 heartbeat periods (frozen or cut off?): its leases went back to the queue; reconnecting");
+      if (code === CLOSE.identityTaken) log.error("the edge refused this agent id: another agent key registered it; use another --name or that key");
     },
+  });
+
+  // The edge's copy of the rig's model files stays current: periodically, when ComfyUI is back, on model_missing.
+  const inventoryRefresh = new InventoryRefresh({
+    read: () => comfy.inventory(),
+    send: (inventory) => conn.send({ type: "inventory", inventory }),
+    intervalMs: config.inventoryIntervalMs,
+    skip: () => health?.up === false,
+    log,
   });
 
   const slots = new JobSlots({
@@ -123,9 +143,59 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
     prefetch: config.prefetch,
     jobTimeoutMs: config.jobTimeoutMs,
     tuning: config.tuning,
+    agentId: id,
+    files: jobFiles(config, log),
+    onModelMissing: () => void inventoryRefresh.refresh("ComfyUI lacked a model it listed", true),
     ...(supervisor ? { comfyReady: (signal: AbortSignal) => supervisor.ready(signal) } : {}),
   });
-  jobs = slots;
+
+  let known: { inventory: ModelInventory; gpu: Hello["gpu"]; fresh: boolean } = { inventory: {}, gpu: null, fresh: false };
+  async function rigFacts(): Promise<Pick<Hello, "inventory" | "gpu" | "pause_reason">> {
+    if (health?.up !== false) {
+      try {
+        known = { inventory: await comfy.inventory(), gpu: await readGpu(comfy), fresh: true };
+        inventoryRefresh.known(known.inventory);
+      } catch (e) {
+        health?.suspect();
+        log.debug({ err: String(e) }, "could not read ComfyUI's inventory for hello");
+        known = { ...known, fresh: false };
+      }
+    } else known = { ...known, fresh: false };
+    const reason = health?.up === false ? health.reason : null;
+    return { inventory: known.inventory, gpu: known.gpu, ...(reason ? { pause_reason: unreachable(reason) } : {}) };
+  }
+
+  // While ComfyUI is unreachable the agent takes no jobs and hands back what it holds: the rig's
+  // fault costs no job an attempt. It says why to the edge (GET /agents) and resumes when ComfyUI answers.
+  const watch = new ComfyHealth({
+    probe: (signal) => comfy.systemStats(signal),
+    intervalMs: config.tuning.comfyProbeMs,
+    timeoutMs: config.tuning.comfyProbeTimeoutMs,
+    retryMinMs: config.tuning.comfyRetryMinMs,
+    retryMaxMs: config.tuning.comfyRetryMaxMs,
+    log,
+    onDown: (reason) => {
+      slots.comfyDown(reason);
+      if (!stopping) conn.send({ type: "pause", reason: unreachable(reason) });
+    },
+    onUp: () => {
+      slots.comfyUp();
+      events.ready().catch(() => {});
+      // Prompts it handed back may still sit (or run) in a ComfyUI that was only hung.
+      void reclaimLogged(comfy, id, log, slots.promptIds());
+      if (stopping) return;
+      // A hello sent while ComfyUI was away carried no fresh inventory: say hello again.
+      if (!known.fresh) conn.reconnect("ComfyUI is back; refreshing the inventory");
+      else {
+        conn.send({ type: "resume" });
+        void inventoryRefresh.refresh("ComfyUI answers again (it may have restarted)");
+      }
+    },
+  });
+  health = watch;
+  await watch.start();
+  // Before any job: prompts a predecessor of this id left behind (a hung ComfyUI: on its return).
+  if (watch.up) await reclaimLogged(comfy, id, log);
 
   function route(message: EdgeMessage): void {
     switch (message.type) {
@@ -153,11 +223,13 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   async function shutdown(reason: string): Promise<void> {
     try {
       log.info({ reason, held: slots.leases().length, grace_ms: config.graceMs }, "draining");
-      conn.send({ type: "pause" });
+      conn.send({ type: "pause", reason: "draining" });
       await slots.drain(config.graceMs);
       if (conn.connected) await slots.waitForAcks(config.tuning.ackWaitMs);
       await conn.close();
     } finally {
+      watch.close();
+      inventoryRefresh.close();
       events.close();
       comfy.close();
       // Whatever failed above, ComfyUI must not outlive the agent.
@@ -185,6 +257,8 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       stopping ??= done;
       conn.kill();
       slots.abandonAll();
+      watch.close();
+      inventoryRefresh.close();
       events.close();
       comfy.close();
       void supervisor?.stop(0);
@@ -195,7 +269,25 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   };
   log.info({ agent_id: id, name: config.name, pool: config.pool, comfyui: comfyUrl, edge: conn.url, capacity: config.capacity, prefetch: config.prefetch }, "agent starting");
   conn.start();
+  inventoryRefresh.start();
   return agent;
+}
+
+/** Who deletes each job's files from ComfyUI, or null (with a word why) when no one does. */
+function jobFiles(config: AgentConfig, log: Logger): JobFiles | null {
+  if (config.keepFiles) return null;
+  const dirs = comfyDirs(config);
+  if (dirs) {
+    log.info(dirs, "each job's files are deleted from ComfyUI's input/ and output/ when it ends (--keep-files keeps them)");
+    return new JobFiles(dirs, log);
+  }
+  log.warn("ComfyUI's directories are unknown: job inputs and outputs stay in its input/ and output/ (set --comfy-dir, or --keep-files to say so)");
+  return null;
+}
+
+/** The `pause` reason for an unreachable ComfyUI. */
+function unreachable(reason: string): string {
+  return `comfyui_unreachable: ${reason}`.slice(0, 256);
 }
 
 async function readGpu(comfy: ComfyClient): Promise<Hello["gpu"]> {
@@ -205,18 +297,3 @@ async function readGpu(comfy: ComfyClient): Promise<Hello["gpu"]> {
   return { name: device.name.slice(0, 256), vram_total_mb: Math.round(device.vram_total / (1024 * 1024)) };
 }
 
-/**
- * One agent owns its ComfyUI. Prompts left in it by a previous agent process (one that died
- * mid-job) belong to leases the edge has already re-queued: clear them, so a hung one cannot
- * block this agent's work for good.
- */
-async function reclaimComfy(comfy: ComfyClient, log: Logger): Promise<void> {
-  try {
-    const { running, pending } = await comfy.queue();
-    if (pending.length) await comfy.deleteQueued(pending);
-    for (const id of running) await comfy.interrupt(id);
-    if (running.length || pending.length) log.warn({ running, pending }, "cleared prompts a previous agent left in ComfyUI");
-  } catch (e) {
-    log.debug({ error: String(e) }, "could not read ComfyUI's queue at start; nothing reclaimed");
-  }
-}

@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-// As in http-put.ts: an ESM import of node:http would load undici (its lazy WebSocket export).
+// Not an ESM import of node:http: its namespace reads the lazy `WebSocket` export, which loads Node's own undici.
 const { createServer } = process.getBuiltinModule("node:http");
 
 /** The agent's counters, rendered in Prometheus text format. */

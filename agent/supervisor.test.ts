@@ -114,6 +114,25 @@ describe("ComfySupervisor", () => {
     expect((err as CLIError).message).toContain("boom: no torch");
   });
 
+  test("extraArgs (--comfy-args) follow the agent's own flags on ComfyUI's command line", async () => {
+    const dir = await fakeComfy();
+    const sup = await ComfySupervisor.start({ dir, python: "python3", gpu: null, log, extraArgs: ["--highvram", "--output-directory", "/data/comfy out"] });
+    supervisors.push(sup);
+    const stats = (await (await fetch(`${sup.url}/system_stats`)).json()) as { system: { argv: string[] } };
+    expect(stats.system.argv).toEqual(["main.py", "--listen", "127.0.0.1", "--port", String(sup.port), "--highvram", "--output-directory", "/data/comfy out"]);
+  });
+
+  test("a start-up failure is reported once, without a promise to restart", async () => {
+    const dir = await fakeComfy('import os, sys\nopen(os.path.join(os.path.dirname(os.path.abspath(__file__)), "pids"), "a").write(f"{os.getpid()} 0\\n")\nsys.exit(4)\n');
+    const lines: string[] = [];
+    const recording = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
+    const err = await ComfySupervisor.start({ dir, python: "python3", gpu: null, log: recording, restartMinMs: 10 }).catch((e: unknown) => e);
+    expect((err as CLIError).code).toBe("unavailable");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(lines.join("")).not.toContain("restarting");
+    expect(await pids(dir)).toHaveLength(1);
+  });
+
   test("a directory without main.py is a config error", async () => {
     const dir = await mkdtemp(join(tmpdir(), "not-comfy-"));
     dirs.push(dir);

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Logger } from "pino";
 import { CLIError } from "./cli-error.ts";
+import { removePidRecord, stopLeftoverComfy, writePidRecord } from "./pid-file.ts";
 
 export type SupervisorOptions = {
   /** ComfyUI checkout holding main.py. */
@@ -16,6 +17,11 @@ export type SupervisorOptions = {
   /** Port for ComfyUI; 0 or absent picks a free one (kept across restarts). */
   port?: number;
   extraArgs?: string[];
+  /**
+   * Where the child's pid (and start time) is kept: a ComfyUI recorded there that outlived
+   * its agent (kill -9) is stopped before a new one starts.
+   */
+  pidFile?: string;
   log: Logger;
   readyTimeoutMs?: number;
   restartMinMs?: number;
@@ -40,6 +46,8 @@ export class ComfySupervisor {
   readonly #python: string;
   #child: ChildProcess | null = null;
   #stopping = false;
+  /** The first start-up succeeded: only from then on is an exit a crash to restart from. */
+  #started = false;
   #restarts = 0;
   #up = false;
   #upWaiters: (() => void)[] = [];
@@ -62,6 +70,7 @@ export class ComfySupervisor {
     if (!existsSync(join(opts.dir, "main.py"))) {
       throw new CLIError(`--launch ${opts.dir}: no main.py there (point it at a ComfyUI checkout)`, "config");
     }
+    if (opts.pidFile) await stopLeftoverComfy(opts.pidFile, opts.log);
     const supervisor = new ComfySupervisor(opts, opts.port || (await freePort()));
     process.on("exit", supervisor.#killOnExit);
     supervisor.#spawn();
@@ -71,6 +80,7 @@ export class ComfySupervisor {
       await supervisor.stop();
       throw e;
     }
+    supervisor.#started = true;
     return supervisor;
   }
 
@@ -115,6 +125,7 @@ export class ComfySupervisor {
     this.#killGroup("SIGKILL");
     process.off("exit", this.#killOnExit);
     this.#up = false;
+    if (this.#opts.pidFile) await removePidRecord(this.#opts.pidFile);
   }
 
   #spawn(): void {
@@ -124,6 +135,7 @@ export class ComfySupervisor {
     log.info({ python: this.#python, args, cwd: dir, gpu }, "starting ComfyUI");
     const child = spawn(this.#python, args, { cwd: dir, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
+    if (this.#opts.pidFile && child.pid !== undefined) void writePidRecord(this.#opts.pidFile, { pid: child.pid, dir, port: this.port }, log);
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
       createInterface({ input: stream }).on("line", (line) => {
@@ -141,7 +153,8 @@ export class ComfySupervisor {
     this.#killGroup("SIGKILL", child.pid);
     const wasUp = this.#up;
     this.#up = false;
-    if (this.#stopping) return;
+    // During the first start-up, start() reports the exit (with ComfyUI's output) and gives up.
+    if (this.#stopping || !this.#started) return;
     this.#opts.log.warn({ code, signal, tail: this.#tail.slice(-15) }, "ComfyUI exited; restarting it");
     if (wasUp) this.#opts.onDown?.({ code, signal });
     const min = this.#opts.restartMinMs ?? 1_000;

@@ -36,7 +36,7 @@ export type UploadOptions = {
   retries?: number;
   minTimeoutMs?: number;
   signal?: AbortSignal;
-  /** Limit on one PUT, body included. */
+  /** Limit on a PUT that stalls (nothing sent or received for this long). */
   timeoutMs?: number;
   onRetry?: (attempt: number, error: Error) => void;
 };

@@ -12,7 +12,7 @@ export interface ProtocolAgentOptions {
   pool?: string;
   capacity?: number;
   prefetch?: number;
-  /** Reply `complete` (no outputs) the moment a job arrives (default), or hold it forever. */
+  /** End each job the moment it arrives (default: a non-retryable `fail`, as the edge takes no output-less `complete`), or hold it forever. */
   autoComplete?: boolean;
   connectTimeoutMs?: number;
 }
@@ -20,7 +20,9 @@ export interface ProtocolAgentOptions {
 /**
  * A featherweight agent speaking shared/protocol.ts over the real `/agent/connect` socket:
  * hello → welcome, then every `job` frame is timestamped on arrival (before parsing) and,
- * unless told to hold, answered at once with an empty `complete`. Many fit in one process.
+ * unless told to hold, ended at once (a one-frame non-retryable `fail`: the edge counts a
+ * `complete` without uploaded outputs as a failed attempt and would hand the job out again).
+ * Many fit in one process.
  */
 export class ProtocolAgent {
   readonly id: string;
@@ -119,7 +121,9 @@ export class ProtocolAgent {
     if (msg.type === "job") {
       this.opts.log.arrived(msg.job_id, at);
       this.held++;
-      if (this.opts.autoComplete ?? true) this.send({ type: "complete", job_id: msg.job_id, lease_id: msg.lease_id, outputs: [] });
+      if (this.opts.autoComplete ?? true) {
+        this.send({ type: "fail", job_id: msg.job_id, lease_id: msg.lease_id, retryable: false, error: { code: "bench_done", message: "ended by the protocol bench agent" } });
+      }
     } else if (msg.type === "ack") {
       this.held--;
       this.opts.log.acked(msg.job_id);

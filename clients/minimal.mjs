@@ -133,7 +133,9 @@ async function run(opts) {
   for (;;) {
     const task = answered ?? (await call(opts, "GET", `/tasks/${job.task_id}`));
     answered = null;
-    const line = task.status === "PROGRESS" && task.progress ? `PROGRESS ${task.progress.current}/${task.progress.total}` : task.status;
+    // The job's one progress number (never backwards; 100 on SUCCESS).
+    const shown = task.progress && (task.status === "PROGRESS" || task.status === "SUCCESS");
+    const line = shown ? `${task.status} ${Math.round(task.progress.percent)}%` : task.status;
     if (task.status !== last) console.log(line);
     last = task.status;
     if (task.status === "SUCCESS") {

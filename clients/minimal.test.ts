@@ -40,6 +40,7 @@ describe("minimal.mjs", () => {
     expect(lines[0]).toMatch(/^task tsk_\S+$/);
     const states = lines.slice(1).filter((l) => !l.startsWith("url ")).map((l) => l.split(" ")[0]);
     expect(states).toEqual(["SUCCESS"]);
+    expect(lines).toContain("SUCCESS 100%");
     const url = lines.find((l) => l.startsWith("url "))!.slice(4);
     const res = await fetch(url);
     expect(res.status).toBe(200);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLocalEdge, type LocalEdge } from "../scripts/local/edge.ts";
+import { gradientPng } from "../clients/testing/png.ts";
 
 const keys = {
   client: "limits-client-key-0000001",
@@ -43,7 +44,10 @@ describe("limits, each with its own clear error", () => {
     expect((await code(big)).code).toBe("body_too_large");
     const text = await fetch(`${edge.url}/v1/uploads`, { method: "POST", headers: { ...auth(), "content-type": "text/plain" }, body: "hello" });
     expect(text.status).toBe(415);
-    const ok = await fetch(`${edge.url}/v1/uploads`, { method: "POST", headers: { ...auth(), "content-type": "image/png" }, body: new Uint8Array(100) });
+    // Bytes that are not the image they claim to be are refused too (the header is read at upload).
+    const zeros = await fetch(`${edge.url}/v1/uploads`, { method: "POST", headers: { ...auth(), "content-type": "image/png" }, body: new Uint8Array(100) });
+    expect(zeros.status).toBe(415);
+    const ok = await fetch(`${edge.url}/v1/uploads`, { method: "POST", headers: { ...auth(), "content-type": "image/png" }, body: new Uint8Array(gradientPng(4, 4)) });
     expect(ok.status).toBe(201);
     expect(((await ok.json()) as { upload_id: string }).upload_id).toMatch(/^upl_[0-9a-f]{24}$/);
   });

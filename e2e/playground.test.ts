@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
 import { chromiumInstalled, launchChromium } from "./playground-browser.ts";
 import { fillJob, openPlayground, pngWidth, recordProgress, seenProgress } from "./playground-page.ts";
+import { enforceCsp, recordCspViolations, sidewaysOverflow } from "./page-checks.ts";
 
 const keys = {
   client: `ce_client_${randomBytes(12).toString("hex")}`,
@@ -25,11 +26,14 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
   let context: BrowserContext;
   let page: Page;
   const pageErrors: string[] = [];
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     stack = await startStack({ keys, agents: 1, sim: { stepMs: 40 } });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    await enforceCsp(context);
+    await recordCspViolations(context, cspViolations);
     page = await context.newPage();
     page.setDefaultTimeout(30_000);
     page.on("pageerror", (e) => pageErrors.push(String(e)));
@@ -67,6 +71,7 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     const entry = page.locator(`#recent li[data-task-id="${taskId}"]`);
     await expect.poll(() => entry.getAttribute("data-status"), { timeout: 10_000 }).toBe("SUCCESS");
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   }, 120_000);
 
   test("a value out of range is reported beside its field, and the recent jobs survive a reload", async () => {
@@ -92,6 +97,7 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   }, 60_000);
 
   test("an image parameter gets a file picker that uploads first (img2img)", async () => {
@@ -111,10 +117,56 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(96);
     expect(await page.locator("#recent li").count()).toBe(2);
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  }, 90_000);
+
+  test("at 390 px wide the page does not scroll sideways, with a recent job listed", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      await page.reload();
+      await page.waitForSelector("#recent li");
+      await page.waitForSelector("#task-status[data-status=SUCCESS]");
+      await page.waitForSelector("#param-prompt");
+      expect(await page.locator("#recent li").count()).toBeGreaterThan(0);
+      const { overflow, widest } = await sidewaysOverflow(page);
+      expect(overflow, `scrolls ${overflow}px sideways; widest element: ${widest}`).toBe(0);
+      await page.screenshot({ path: join(ROOT, "test-results/playground-390.png"), fullPage: true });
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
+  }, 60_000);
+
+  test("/docs shows every operation from the bundled Swagger UI, with nothing fetched beyond the edge", async () => {
+    const docs = await context.newPage();
+    try {
+      const requested: string[] = [];
+      docs.on("request", (r) => requested.push(r.url()));
+      const errors: string[] = [];
+      docs.on("pageerror", (e) => errors.push(String(e)));
+      await docs.goto(`${stack!.edge.url}/docs`);
+      const submit = docs.locator('.opblock-post .opblock-summary-path[data-path="/v1/jobs"]');
+      // Swagger UI parses 1.7 MB of script and renders every operation: slow on a loaded machine.
+      await submit.waitFor({ timeout: 60_000 });
+      const doc = (await (await fetch(`${stack!.edge.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const operations = Object.values(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
+      expect(await docs.locator(".opblock").count()).toBe(operations);
+      expect(await docs.locator('.opblock-get .opblock-summary-path[data-path="/tasks/{id}"]').count()).toBe(1);
+      const origin = new URL(stack!.edge.url).origin;
+      expect(requested.filter((u) => !u.startsWith("data:") && new URL(u).origin !== origin)).toEqual([]);
+      expect(requested).toContain(`${origin}/openapi.json`);
+      expect(errors).toEqual([]);
+      expect(cspViolations).toEqual([]);
+    } finally {
+      await docs.close();
+    }
   }, 90_000);
 
   test("when the events socket fails, the page polls the task and still shows the result", async () => {
     const other = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    await enforceCsp(other);
+    await recordCspViolations(other, cspViolations);
     try {
       const p = await other.newPage();
       p.setDefaultTimeout(30_000);
@@ -130,6 +182,7 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
       await img.evaluate((el: HTMLImageElement) => el.decode());
       expect(await img.evaluate((el: HTMLImageElement) => el.naturalWidth)).toBe(128);
       expect(errors).toEqual([]);
+      expect(cspViolations).toEqual([]);
     } finally {
       await other.close();
     }

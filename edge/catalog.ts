@@ -14,3 +14,11 @@ export function workflowById(id: string): Workflow | undefined {
 
 /** Every pool some workflow names, plus the default one. */
 export const POOLS: string[] = [...new Set(["default", ...Object.values(catalog.workflows).map((w) => w.pool)])].sort();
+
+/**
+ * Whether a pool exists: only pools the manifests name do. Every route checks this before it
+ * addresses a queue, because addressing one creates its Durable Object (and its SQLite file).
+ */
+export function isKnownPool(name: string): boolean {
+  return POOLS.includes(name);
+}

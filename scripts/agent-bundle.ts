@@ -1,5 +1,5 @@
 import { build } from "esbuild";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -15,29 +15,49 @@ export const AGENT_BUNDLE = join(root, "dist/comfy-agent.mjs");
  */
 export const AGENT_NODE_FLAGS = ["--max-semi-space-size=1", "--no-opt"];
 
+/** Where `npm run build:bins` (and `prepare`, so npm ci / npm install / npm link) writes the terminal client. */
+export const CLI_BUNDLE = join(root, "dist/comfy-gen.mjs");
+
+/**
+ * The oldest Node the bundles run on. The project itself runs on the Node 22 it pins, but the
+ * commands `npm link` installs run on whatever `node` is on the PATH (the system's, often 20).
+ */
+export const BIN_NODE_TARGET = "node20";
+
 /**
  * Bundles the agent into AGENT_BUNDLE: no TypeScript stripping at start and fewer modules
  * resident, which cuts the daemon's memory by a third. The file is replaced atomically, so
  * agents starting at the same time (each unit rebuilds first) never read half a bundle.
  */
-export async function buildAgentBundle(): Promise<string> {
+export async function buildAgentBundle(outfile = AGENT_BUNDLE): Promise<string> {
+  return bundleNodeBin("agent/bin.ts", outfile);
+}
+
+/** Bundles comfy-gen (clients/cli/bin.ts) into one JavaScript file that runs on Node 20 and later. */
+export async function buildCliBundle(outfile = CLI_BUNDLE): Promise<string> {
+  return bundleNodeBin("clients/cli/bin.ts", outfile);
+}
+
+/** One executable ES module from a TypeScript entry (its `#!/usr/bin/env node` line kept), written atomically. */
+async function bundleNodeBin(entry: string, outfile: string): Promise<string> {
   const result = await build({
-    entryPoints: [join(root, "agent/bin.ts")],
-    outfile: AGENT_BUNDLE,
+    entryPoints: [join(root, entry)],
+    outfile,
     write: false,
     bundle: true,
     platform: "node",
     format: "esm",
-    target: "node22",
+    target: BIN_NODE_TARGET,
     // Bundled CommonJS dependencies call require() for Node built-ins.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: "error",
   });
   const [file] = result.outputFiles;
-  if (!file) throw new Error("esbuild produced no agent bundle");
-  mkdirSync(dirname(AGENT_BUNDLE), { recursive: true });
-  const partial = `${AGENT_BUNDLE}.${process.pid}.tmp`;
+  if (!file) throw new Error(`esbuild produced no bundle for ${entry}`);
+  mkdirSync(dirname(outfile), { recursive: true });
+  const partial = `${outfile}.${process.pid}.tmp`;
   writeFileSync(partial, file.contents);
-  renameSync(partial, AGENT_BUNDLE);
-  return AGENT_BUNDLE;
+  chmodSync(partial, 0o755);
+  renameSync(partial, outfile);
+  return outfile;
 }

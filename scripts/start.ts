@@ -3,36 +3,55 @@
  * .wrangler/state), one agent, and the ComfyUI stand-in unless COMFYUI_URL names a real one.
  * Ctrl-C drains the agent and stops all three.
  */
-import { join } from "node:path";
+import { resolve } from "node:path";
 import pc from "picocolors";
 import { ROOT } from "./local/edge.ts";
-import { localKeys } from "./local/keys.ts";
+import { describeSource, localKeys } from "./local/keys.ts";
 import { startStack } from "./local/stack.ts";
+import { parseStartArgs } from "./local/start-args.ts";
+import { envOverrides, readWranglerConfig } from "./local/wrangler-config.ts";
 
-const port = Number(process.env.PORT ?? 8787);
-if (!Number.isInteger(port) || port < 1 || port > 65535) {
-  console.error(`PORT must be a port number, got "${process.env.PORT}"`);
+const args = parseStartArgs(process.argv.slice(2), process.env, ROOT);
+if (!args.ok) {
+  console.error(args.message);
   process.exit(2);
 }
-const keys = localKeys();
-const comfyUrl = process.env.COMFYUI_URL || undefined;
+const { port, configPath, stateDir } = args;
 
-const stack = await startStack({
-  keys,
-  agents: 1,
-  ...(comfyUrl ? { comfyUrl } : { sim: { port: Number(process.env.SIM_PORT ?? 0), stepMs: Number(process.env.SIM_STEP_MS ?? 50) } }),
-  agent: { logLevel: (process.env.LOG_LEVEL as "info") ?? "info", prefetch: 1 },
-  edge: { port, persistDir: process.env.STATE_DIR ?? join(ROOT, ".wrangler/state") },
-});
+let stack: Awaited<ReturnType<typeof startStack>>;
+let keys: ReturnType<typeof localKeys>;
+const comfyUrl = process.env.COMFYUI_URL || undefined;
+try {
+  keys = localKeys(stateDir);
+  // Every [vars] name may be overridden from the environment (PUBLIC_URL=… RATE_LIMIT_PER_MIN=… npm start).
+  const vars = envOverrides(Object.keys(readWranglerConfig(configPath).vars));
+  stack = await startStack({
+    keys,
+    agents: 1,
+    ...(comfyUrl ? { comfyUrl } : { sim: { port: Number(process.env.SIM_PORT ?? 0), stepMs: Number(process.env.SIM_STEP_MS ?? 50) } }),
+    agent: { logLevel: (process.env.LOG_LEVEL as "info") ?? "info", prefetch: 1 },
+    edge: { port, persistDir: stateDir, configPath, vars },
+  });
+} catch (e) {
+  // The refusals people hit (a taken port, a state folder in use, a bad wrangler.toml) are one line each.
+  const code = (e as { code?: unknown })?.code;
+  if (code === "port_in_use" || code === "state_dir_busy") console.error(`npm start: ${(e as Error).message}`);
+  else console.error(e);
+  process.exit(1);
+}
 
 const url = stack.edge.url;
+const keyLine = (label: string, key: string, role: "client" | "agent" | "admin") =>
+  `  ${label}  ${key}  ${pc.dim(`(${describeSource(keys.sources[role])})`)}`;
+const anyGenerated = Object.values(keys.sources).some((s) => s.from !== "env");
 console.log(`
 ${pc.bold("comfy-edge is running")}
   API         ${pc.cyan(url)}            (playground: ${url}/, reference: ${url}/docs)
   ComfyUI     ${comfyUrl ?? `${stack.sims[0]!.url} (the built-in stand-in; set COMFYUI_URL for a real one)`}
-  client key  ${keys.client}
-  agent key   ${keys.agent}
-  admin key   ${keys.admin}${keys.generated ? pc.dim("\n  (generated; set COMFY_EDGE_API_KEY, COMFY_EDGE_AGENT_KEY, COMFY_EDGE_ADMIN_KEY to fix them)") : ""}
+  state       ${resolve(stateDir)}
+${keyLine("client key", keys.client, "client")}
+${keyLine("agent key ", keys.agent, "agent")}
+${keyLine("admin key ", keys.admin, "admin")}${anyGenerated ? pc.dim("\n  (set COMFY_EDGE_API_KEY, COMFY_EDGE_AGENT_KEY, COMFY_EDGE_ADMIN_KEY to choose your own)") : ""}
 
 Try:
   curl -s -X POST ${url}/generate -H "Authorization: Bearer ${keys.client}" -H "Content-Type: application/json" \\

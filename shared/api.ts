@@ -2,7 +2,11 @@ import { z } from "zod";
 import { JobErrorSchema } from "./protocol.ts";
 
 /** Parameter values as a client sends them; each is checked against the workflow's manifest. */
-export const ParamsSchema = z.record(z.string(), z.unknown()).describe("Workflow parameters, checked against the manifests");
+// Not z.record: it copies the object and silently drops an own "__proto__" key, which must
+// instead reach the manifest check and be refused as an unknown parameter like any other name.
+export const ParamsSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be a JSON object of parameter names to values" })
+  .meta({ type: "object", additionalProperties: {}, description: "Workflow parameters, checked against the manifests" });
 
 export const OutputFormatSchema = z.enum(["png", "webp", "jpeg"]);
 
@@ -11,7 +15,7 @@ export const SubmitBodySchema = z
   .object({
     workflow_id: z.string().min(1).max(128).describe("A workflow from `GET /workflows`"),
     params: ParamsSchema.default({}),
-    priority: z.number().int().min(-100).max(100).default(0).describe("Higher runs first; FIFO within a priority"),
+    priority: z.number().int().min(-100).max(100).default(0).describe("Higher runs first; within a priority, keys take turns (round-robin), each key's jobs in order"),
     output_format: OutputFormatSchema.default("png"),
     quality: z.number().int().min(1).max(100).default(90).describe("webp/jpeg quality"),
     webhook_url: z.string().max(2048).optional().describe("POSTed a signed JSON body on every terminal state"),
@@ -33,10 +37,12 @@ export const TaskStatusSchema = z.enum(["PENDING", "PROGRESS", "SUCCESS", "FAILU
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
 export const ProgressViewSchema = z.object({
-  current: z.number(),
+  current: z.number().describe("What the phase counts: the running sampler's steps, else nodes done; files uploaded"),
   total: z.number(),
-  percent: z.number(),
-  step_name: z.string().nullable(),
+  percent: z.number().describe("The job's progress 0..100: never goes backwards within an attempt; 100 only on SUCCESS"),
+  step_name: z.string().nullable().describe("The node running now (its title, else its class)"),
+  phase: z.enum(["queued", "running", "uploading", "done"]).describe("queued in ComfyUI, running, uploading the outputs, done"),
+  unit: z.enum(["steps", "nodes", "files"]).nullable().describe("What current/total count (null: not said, from an older agent)"),
 });
 
 export const OutputViewSchema = z.object({
@@ -44,14 +50,17 @@ export const OutputViewSchema = z.object({
   expires_at: z.string(),
   content_type: z.string(),
   bytes: z.number(),
-  filename: z.string(),
+  filename: z.string().describe("The download's file name (`<task>-<n>.<ext>`), the same one its Content-Disposition carries"),
   node_id: z.string(),
 });
 
 export const WebhookAttemptSchema = z.object({
   at: z.string(),
-  status: z.number().nullable(),
-  error: z.string().nullable(),
+  status: z.number().nullable().describe("The receiver's HTTP status, when it answered"),
+  outcome: z
+    .enum(["delivered", "rejected", "unreachable", "refused"])
+    .describe("delivered (2xx); rejected by the receiver (any other status); unreachable (no answer); refused (the target is not allowed)"),
+  error: z.string().nullable().describe("A coarse description of the outcome; never a connection error's text"),
 });
 
 export const TaskViewSchema = z.object({
@@ -63,7 +72,13 @@ export const TaskViewSchema = z.object({
   priority: z.number(),
   seed: z.number().nullable(),
   progress: ProgressViewSchema.nullable(),
-  result: z.object({ download_url: z.string(), outputs: z.array(OutputViewSchema) }).nullable(),
+  result: z
+    .object({
+      download_url: z.string(),
+      outputs: z.array(OutputViewSchema),
+      dropped_outputs: z.number().describe("Files the graph made beyond the workflow's max_outputs: not delivered"),
+    })
+    .nullable(),
   error: JobErrorSchema.nullable(),
   attempts: z.number(),
   max_attempts: z.number(),
@@ -86,3 +101,26 @@ export const TaskEventSchema = z.discriminatedUnion("type", [
   }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEventSchema>;
+
+/** `GET /v1/jobs`: the calling key's jobs (admin: every key's), newest first, a page at a time. */
+export const JobListQuerySchema = z.strictObject({
+  status: z
+    .string()
+    .regex(/^(PENDING|PROGRESS|SUCCESS|FAILURE|CANCELLED)(,(PENDING|PROGRESS|SUCCESS|FAILURE|CANCELLED))*$/, "one or more of PENDING, PROGRESS, SUCCESS, FAILURE, CANCELLED, comma-separated")
+    .optional(),
+  workflow_id: z.string().min(1).max(128).optional(),
+  owner: z.string().min(1).max(128).optional().describe("admin keys only: one key's jobs (by the key's name)"),
+  limit: z
+    .string()
+    .regex(/^(100|[1-9][0-9]?)$/, "a whole number from 1 to 100")
+    .optional()
+    .describe("page size (default 20)"),
+  cursor: z.string().max(256).optional().describe("next_cursor of the previous page"),
+});
+export type JobListQuery = z.infer<typeof JobListQuerySchema>;
+
+export const JobListSchema = z.object({
+  jobs: z.array(TaskViewSchema),
+  next_cursor: z.string().nullable().describe("pass as ?cursor= for the next (older) page; null on the last page"),
+});
+export type JobList = z.infer<typeof JobListSchema>;

@@ -38,13 +38,28 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   not_cancellable: 409,
   gone: 410,
+  range_not_satisfiable: 416,
   budget_exceeded: 422,
+  image_too_large: 422,
+  upload_quota_exceeded: 429,
   rate_limited: 429,
   queue_full: 429,
   internal: 500,
   unavailable: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * Codes a job's `error.code` takes for failures the edge itself decides (agents report others,
+ * e.g. ComfyUI's). `timeout`: the run passed the workflow's `timeout_s` (retried at most
+ * `retry_on_timeout` times); `no_outputs`: a completion named no output; `output_missing`: it
+ * named an output this lease never uploaded. Both of the latter count as a failed attempt.
+ */
+export const JOB_ERROR = {
+  timeout: "timeout",
+  noOutputs: "no_outputs",
+  outputMissing: "output_missing",
+} as const;
 
 /**
  * A domain error that crosses layers (and processes) as a value.

@@ -14,6 +14,10 @@ export const CLOSE = {
   helloRequired: 4001,
   replaced: 4002,
   drained: 4003,
+  /** No frame from the agent for longer than the liveness bound: its leases went back to the queue; reconnect. */
+  silent: 4004,
+  /** The agent id is bound to another agent key; this key may not take it over. */
+  identityTaken: 4005,
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -44,6 +48,8 @@ export const HelloSchema = z.object({
   prefetch: z.number().int().min(0).max(16),
   inventory: ModelInventorySchema,
   gpu: GpuSchema.nullable(),
+  /** Set when the agent starts out not taking jobs (its ComfyUI is unreachable): why, as `pause` says it. */
+  pause_reason: z.string().max(256).nullable().optional(),
 });
 
 /** The leases an agent holds, and how many of those are only uploading their outputs. */
@@ -75,7 +81,11 @@ export const ProgressSchema = LeaseRefSchema.extend({
   max: z.number().nonnegative().max(1e9),
   node: z.string().max(128).nullable().optional(),
   step_name: z.string().max(256).nullable().optional(),
-});
+  /** The job's progress, 0..100, never lower than the lease's last report. */
+  percent: z.number().min(0).max(100).optional(),
+  /** What value/max count: a sampler's steps, the graph's nodes done, the outputs uploaded. */
+  unit: z.enum(["steps", "nodes", "files"]).optional(),
+}).refine((p) => p.value <= p.max, { message: "value must not exceed max (0 ≤ value ≤ max)", path: ["value"] });
 
 export const OutputSchema = z.object({
   key: z.string().max(512),
@@ -88,9 +98,12 @@ export type Output = z.infer<typeof OutputSchema>;
 
 export const CompleteSchema = LeaseRefSchema.extend({
   type: z.literal("complete"),
-  outputs: z.array(OutputSchema).max(64),
+  /** At most the grant's `max_files` (the workflow's `max_outputs`, itself at most 256). */
+  outputs: z.array(OutputSchema).max(256),
   prompt_id: z.string().max(128).optional(),
   run_ms: z.number().nonnegative().max(31 * 86_400_000).optional(),
+  /** Files the graph made beyond `max_files`: not delivered, only counted. */
+  dropped_outputs: z.number().int().nonnegative().max(1_000_000).optional(),
 });
 
 export const JobErrorSchema = z.object({
@@ -115,8 +128,14 @@ export const ReleaseSchema = LeaseRefSchema.extend({
   reason: z.string().max(256),
 });
 
-/** The agent stops taking new work (it is draining); in-flight leases stay valid. */
-export const PauseSchema = z.object({ type: z.literal("pause") });
+/** The agent stops taking new work (it is draining, or its ComfyUI is unreachable); in-flight leases stay valid. */
+export const PauseSchema = z.object({ type: z.literal("pause"), reason: z.string().max(256).optional() });
+
+/** The agent takes work again after a `pause` (its ComfyUI answers again). */
+export const ResumeSchema = z.object({ type: z.literal("resume") });
+
+/** The agent's model files changed (a periodic look, a ComfyUI restart, a `model_missing`): the whole new inventory. */
+export const InventoryMessageSchema = z.object({ type: z.literal("inventory"), inventory: ModelInventorySchema });
 
 export const AgentMessageSchema = z.discriminatedUnion("type", [
   HelloSchema,
@@ -126,6 +145,8 @@ export const AgentMessageSchema = z.discriminatedUnion("type", [
   FailSchema,
   ReleaseSchema,
   PauseSchema,
+  ResumeSchema,
+  InventoryMessageSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
@@ -167,6 +188,8 @@ export const JobSchema = LeaseRefSchema.extend({
   upload: UploadGrantSchema,
   inputs: z.array(InputFileSchema).default([]),
   models: z.array(z.string()).default([]),
+  /** The workflow's `timeout_s`: the agent stops the run (ComfyUI interrupt) and fails it with code `timeout`. */
+  timeout_s: z.number().int().positive().optional(),
 });
 export type JobMessage = z.infer<typeof JobSchema>;
 

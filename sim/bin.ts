@@ -15,7 +15,8 @@ const USAGE = `Usage: node sim/bin.ts [options]
   --crash-rate <p>    probability the sim dies mid-run and restarts
   --hang-rate <p>     probability the sampler stalls until interrupted
   --slow-rate <p>     probability sampler steps run slow
-  --seed <n>          seed of the fault RNG`;
+  --seed <n>          seed of the fault RNG
+  --ignore-prompt-ids assign every prompt a uuid, ignoring a client-chosen prompt_id (as older builds and some proxies)`;
 
 /** A usage mistake: printed with the usage, exit code 2. */
 class CliError extends Error {
@@ -53,7 +54,7 @@ function options(argv: string[]): SimOptions {
     options: {
       port: { type: "string" }, host: { type: "string" }, "step-ms": { type: "string" }, "preview-method": { type: "string" }, models: { type: "string" },
       "error-rate": { type: "string" }, "crash-rate": { type: "string" }, "hang-rate": { type: "string" },
-      "slow-rate": { type: "string" }, seed: { type: "string" }, help: { type: "boolean", short: "h" },
+      "slow-rate": { type: "string" }, seed: { type: "string" }, "ignore-prompt-ids": { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) {
@@ -77,6 +78,7 @@ function options(argv: string[]): SimOptions {
     previewMethod: previewMethod(values["preview-method"]),
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
     ...(values.models ? { inventory: readInventory(values.models) } : {}),
+    ...(values["ignore-prompt-ids"] ? { ignorePromptIds: true } : {}),
   };
 }
 

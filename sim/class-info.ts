@@ -40,7 +40,7 @@ export function resolveInputType(type: InputType, env: ClassEnv): string | reado
   if ("inputImages" in type) return env.inputImages();
   const files = type.folders.flatMap((f) => env.folders.files(f) ?? []);
   const sorted = type.folders.length > 1 ? [...new Set(files)].sort() : files;
-  return [...(type.prepend ?? []), ...sorted];
+  return [...(type.prepend ?? []), ...sorted, ...(type.append ?? [])];
 }
 
 function inputJson(def: InputDef, env: ClassEnv): unknown[] {

@@ -48,7 +48,8 @@ export class SimFiles {
   readonly outputDir: string;
   readonly inputDir: string;
   readonly tempDir: string;
-  private readonly root: string;
+  /** The base directory holding `input/` and `temp/` (and `output/` unless set elsewhere), as ComfyUI's own. */
+  readonly root: string;
   private readonly counters = new Map<string, number>();
   /** Saved images whose bytes are still on their way to disk, by absolute path. */
   private readonly inFlight = new Map<string, Buffer>();

@@ -53,11 +53,22 @@ const FOLDERS: readonly { name: string; from: readonly string[]; ext: readonly s
   { name: "clip_gguf", from: ["clip", "text_encoders"], ext: [".gguf"] },
 ];
 
-/** The model folders as ComfyUI's `/models` and loaders see them. */
+/**
+ * The model folders as ComfyUI's `/models` and loaders see them. Files may come and go while it
+ * runs (ComfyUI rescans a folder whose mtime changed, so a copied-in model shows without a restart).
+ */
 export class ModelFolders {
-  private readonly lists = new Map<string, string[]>();
+  private lists = new Map<string, string[]>();
+  private readonly inventory: Record<string, string[]>;
 
   constructor(inventory: Inventory) {
+    this.inventory = Object.fromEntries(Object.entries(inventory).map(([k, v]) => [k, [...v]]));
+    this.rebuild();
+  }
+
+  private rebuild(): void {
+    const inventory = this.inventory;
+    this.lists = new Map();
     for (const folder of FOLDERS) {
       const names = folder.from.flatMap((key) => inventory[key] ?? []);
       const ext = folder.ext;
@@ -85,15 +96,23 @@ export class ModelFolders {
     return this.lists.get(folder)?.includes(name) ?? false;
   }
 
+  /** A model file copied into `models/<dir>` while ComfyUI runs (`dir` as on disk: `checkpoints`, `unet`, `loras`, ...). */
+  add(dir: string, name: string): void {
+    const list = (this.inventory[dir] ??= []);
+    if (!list.includes(name)) list.push(name);
+    this.rebuild();
+  }
+
   /** A model file deleted from disk while ComfyUI runs: gone from every list that had it. */
   remove(name: string): boolean {
     let removed = false;
-    for (const [folder, list] of this.lists) {
+    for (const [dir, list] of Object.entries(this.inventory)) {
       if (list.includes(name)) {
-        this.lists.set(folder, list.filter((n) => n !== name));
+        this.inventory[dir] = list.filter((n) => n !== name);
         removed = true;
       }
     }
+    if (removed) this.rebuild();
     return removed;
   }
 }

@@ -126,7 +126,7 @@ export const BEHAVIOURS: Readonly<Record<string, Behaviour>> = {
   ParamBoolean: value,
   ParamUniversal: value,
   CheckpointLoaderSimple: loader("checkpoints", ["ckpt_name"], ["MODEL", "CLIP", "VAE"]),
-  VAELoader: loader("vae", ["vae_name"], ["VAE"]),
+  VAELoader: (i, ctx) => (i.vae_name === "pixel_space" ? { outputs: [{ t: "VAE", name: "pixel_space" }] } : loader("vae", ["vae_name"], ["VAE"])(i, ctx)),
   UNETLoader: loader("diffusion_models", ["unet_name"], ["MODEL"]),
   CLIPLoader: loader("text_encoders", ["clip_name"], ["CLIP"]),
   DualCLIPLoader: loader("text_encoders", ["clip_name1", "clip_name2"], ["CLIP"]),

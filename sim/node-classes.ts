@@ -5,7 +5,10 @@
  */
 
 /** A combo whose choices come from the rig: model folders, or the input directory's images. */
-export type ComboSource = { readonly folders: readonly string[]; readonly prepend?: readonly string[] } | { readonly inputImages: true };
+/** Choices from model folders, with built-in names before or after the files (never files themselves). */
+export type ComboSource =
+  | { readonly folders: readonly string[]; readonly prepend?: readonly string[]; readonly append?: readonly string[] }
+  | { readonly inputImages: true };
 export type InputType = string | readonly string[] | ComboSource;
 export type InputDef = readonly [InputType, Readonly<Record<string, unknown>>?];
 
@@ -174,7 +177,8 @@ export const NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
   },
   VAELoader: {
     category: "loaders", displayName: "Load VAE",
-    required: { vae_name: [{ folders: ["vae"] }] },
+    // ComfyUI's VAELoader.vae_list() ends with the built-in "pixel_space" (nodes.py), file or not.
+    required: { vae_name: [{ folders: ["vae"], append: ["pixel_space"] }] },
     outputs: ["VAE"],
   },
   UNETLoader: {

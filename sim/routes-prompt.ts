@@ -11,6 +11,8 @@ export interface PromptRoutesDeps {
   readonly executor: Executor;
   readonly stats: StatsRecorder;
   readonly env: ValidateEnv;
+  /** Assign every prompt an id of its own, ignoring a client-chosen `prompt_id` (as older builds and some proxies do). */
+  readonly ignorePromptIds?: boolean;
 }
 
 /** extra_data keys ComfyUI keeps out of the queue and history. */
@@ -42,7 +44,7 @@ export function addPromptRoutes(router: Router, deps: PromptRoutesDeps): void {
       queue.counter++;
     }
     if (!("prompt" in body)) return noPrompt();
-    const promptId = "prompt_id" in body ? pyStr(body.prompt_id) : randomUUID();
+    const promptId = "prompt_id" in body && !deps.ignorePromptIds ? pyStr(body.prompt_id) : randomUUID();
     const verdict = validatePrompt(body.prompt, env, body.partial_execution_targets);
     let extraData: Record<string, unknown> = {};
     if ("extra_data" in body) {

@@ -9,6 +9,7 @@ export interface SimRoutesDeps {
   readonly faults: FaultPlanner;
   crash(): void;
   removeModel(name: string): boolean;
+  addModel(dir: string, name: string): void;
 }
 
 /** Harness controls outside ComfyUI's namespace: `/__sim/stats`, `/__sim/faults`, `/__sim/crash`. */
@@ -34,6 +35,13 @@ export function addSimRoutes(router: Router, deps: SimRoutesDeps): void {
     const parsed = z.object({ name: z.string().min(1) }).safeParse(await readJson(req).catch(() => null));
     if (!parsed.success) return json({ error: { code: "invalid_body", message: "The body must be JSON: {name}" } }, 400);
     return json({ removed: deps.removeModel(parsed.data.name) });
+  });
+
+  router.add("POST", "/__sim/models/add", async (req) => {
+    const parsed = z.object({ dir: z.string().min(1).max(64), name: z.string().min(1).max(512) }).safeParse(await readJson(req).catch(() => null));
+    if (!parsed.success) return json({ error: { code: "invalid_body", message: "The body must be JSON: {dir, name} (dir as under models/: checkpoints, unet, loras, ...)" } }, 400);
+    deps.addModel(parsed.data.dir, parsed.data.name);
+    return json({ added: true });
   });
 
   router.add("POST", "/__sim/crash", () => ({ ...json({ crashing: true }), after: () => deps.crash() }));

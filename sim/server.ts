@@ -42,11 +42,15 @@ export interface SimOptions {
   faults?: SimFaults;
   /** ComfyUI's output directory; a temp dir (removed on close) by default. */
   outputDir?: string;
+  /** Ignore a client-chosen `prompt_id` and assign a uuid, as ComfyUI builds before client ids (and some proxies) do. */
+  ignorePromptIds?: boolean;
 }
 
 export interface Sim {
   url: string;
   port: number;
+  /** ComfyUI's directories: `base` holds `input/` and `temp/` (and `output/` unless `outputDir` was set). */
+  dirs: { base: string; input: string; output: string; temp: string };
   close(): Promise<void>;
   setFaults(f: SimFaults): void;
   stats(): SimStats;
@@ -54,6 +58,8 @@ export interface Sim {
   crash(): Promise<void>;
   /** Deletes a model file "from disk": later prompts naming it fail ComfyUI's validation. */
   removeModel(name: string): boolean;
+  /** Copies a model file "to disk" under `models/<dir>`: `/models/...` and the loaders list it at once. */
+  addModel(dir: string, name: string): void;
 }
 
 const MONITOR_MS = 1000;
@@ -94,10 +100,10 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     crash: () => void sim.crash(),
   });
   const router = new Router();
-  addPromptRoutes(router, { queue, executor, stats, env });
+  addPromptRoutes(router, { queue, executor, stats, env, ignorePromptIds: opts.ignorePromptIds ?? false });
   addInfoRoutes(router, { classes: NODE_CLASSES, folders, env });
   addFileRoutes(router, files);
-  addSimRoutes(router, { stats, faults, crash: () => void sim.crash(), removeModel: (name) => folders.remove(name) });
+  addSimRoutes(router, { stats, faults, crash: () => void sim.crash(), removeModel: (name) => folders.remove(name), addModel: (dir, name) => folders.add(dir, name) });
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://sim");
@@ -195,6 +201,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   const sim: Sim = {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
+    dirs: { base: files.root, input: files.inputDir, output: files.outputDir, temp: files.tempDir },
     async close() {
       if (closed) return;
       closed = true;
@@ -207,6 +214,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       await files.dispose();
     },
     removeModel: (name) => folders.remove(name),
+    addModel: (dir, name) => folders.add(dir, name),
     setFaults(f) {
       faults.set(SimFaultsSchema.parse(f));
     },

@@ -121,3 +121,13 @@ export async function getJson(sim: Sim, path: string): Promise<Record<string, un
 export async function postJson(sim: Sim, path: string, body: unknown): Promise<Response> {
   return fetch(`${sim.url}${path}`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
 }
+
+/**
+ * Queues a prompt as another client would (a person in ComfyUI's web page, another program):
+ * its own client id, and optionally `extra_data`. Returns the prompt id; throws on a 400.
+ */
+export async function queueAsOtherClient(sim: Sim, prompt: unknown, extra: { extra_data?: Record<string, unknown>; clientId?: string } = {}): Promise<string> {
+  const res = await submit(sim, prompt, extra.clientId ?? `someone-else-${randomUUID()}`, extra.extra_data ? { extra_data: extra.extra_data } : {});
+  if (res.status !== 200 || typeof res.body.prompt_id !== "string") throw new Error(`POST /prompt: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.prompt_id;
+}

@@ -10,6 +10,7 @@ import {
   HistorySchema,
   PromptAcceptedSchema,
   PromptRejectedSchema,
+  QueueEntriesSchema,
   QueueSchema,
   SystemStatsSchema,
   UploadedImageSchema,
@@ -22,6 +23,8 @@ export type OutputFileRef = { filename: string; subfolder: string; type: string 
 /** Ask `/view` to re-encode an image (ComfyUI does it with PIL; the agent carries no image library). */
 export type Conversion = { format: "webp" | "jpeg"; quality: number };
 export type QueueState = { running: string[]; pending: string[] };
+/** A queued prompt with the `extra_data` (client_id included) it was submitted with. */
+export type QueueEntry = { prompt_id: string; extra_data: Record<string, unknown> };
 
 /** One `/view` file. The caller must read `body` to the end or destroy it (its keep-alive socket waits on it). */
 export type ViewedFile = {
@@ -74,9 +77,12 @@ export class ComfyClient {
     return EventSocket.open(url.toString(), handlers, this.#timeoutMs);
   }
 
-  /** `POST /prompt`. A 400 throws `invalid_prompt` with `{error, node_errors}` as details. */
-  async submit(graph: Record<string, unknown>, clientId: string, promptId?: string): Promise<{ prompt_id: string }> {
-    const body = JSON.stringify({ prompt: graph, client_id: clientId, ...(promptId ? { prompt_id: promptId } : {}) });
+  /**
+   * `POST /prompt`. A 400 throws `invalid_prompt` with `{error, node_errors}` as details. The
+   * answer's `prompt_id` is the one to use: a ComfyUI (or proxy) may not honour `promptId`.
+   */
+  async submit(graph: Record<string, unknown>, clientId: string, promptId?: string, extraData?: Record<string, unknown>): Promise<{ prompt_id: string }> {
+    const body = JSON.stringify({ prompt: graph, client_id: clientId, ...(promptId ? { prompt_id: promptId } : {}), ...(extraData ? { extra_data: extraData } : {}) });
     const res = await this.#http.text({ method: "POST", path: "/prompt", body, headers: JSON_HEADERS });
     if (res.status === 400) {
       const text = res.text;
@@ -103,6 +109,14 @@ export class ComfyClient {
     const q = parseReply(res, QueueSchema, "GET /queue");
     const ids = (xs: (string | null)[]) => xs.filter((x): x is string => x !== null);
     return { running: ids(q.queue_running), pending: ids(q.queue_pending) };
+  }
+
+  /** `GET /queue` with each prompt's `extra_data`, to tell whose prompts they are. */
+  async queueEntries(): Promise<{ running: QueueEntry[]; pending: QueueEntry[] }> {
+    const res = await this.#http.text({ path: "/queue" });
+    const q = parseReply(res, QueueEntriesSchema, "GET /queue");
+    const entries = (xs: (QueueEntry | null)[]) => xs.filter((x): x is QueueEntry => x !== null);
+    return { running: entries(q.queue_running), pending: entries(q.queue_pending) };
   }
 
   /** `POST /interrupt {prompt_id}`: stops that prompt if it is the one running (never a global interrupt). */

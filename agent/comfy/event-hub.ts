@@ -10,9 +10,13 @@ export type PromptListener = {
   onClose: (reason: string) => void;
 };
 
-/** The event types a prompt's run acts on; anything else (status, progress_state, custom) is dropped unparsed. */
-const ROUTED = new Set(["execution_start", "execution_cached", "executing", "executed", "progress", "execution_success", "execution_error", "execution_interrupted"]);
+/** The event types a prompt's run acts on; anything else (status, custom) is dropped unparsed. */
+const ROUTED = new Set(["execution_start", "execution_cached", "executing", "executed", "progress", "progress_state", "execution_success", "execution_error", "execution_interrupted"]);
+/** `progress_state` as ComfyUI writes it: `{"type": "progress_state", "data": {"prompt_id": "<id>", "nodes": ...`. */
+const LEADING_PROMPT_ID = /^\{"type": ?"progress_state", ?"data": ?\{"prompt_id": ?"([^"\\]{1,128})"/;
 const ENDS = new Set(["execution_success", "execution_error", "execution_interrupted"]);
+const MAX_ORPHANS = 256;
+const ORPHAN_MS = 60_000;
 
 /**
  * One long-lived ComfyUI socket (one client id) for all of an agent's prompts, its events
@@ -32,7 +36,14 @@ export class ComfyEventHub {
   #opening: Promise<void> | null = null;
   /** The prompt ComfyUI last said it started: events without a prompt id (a replay after reconnect) are its. */
   #current: string | null = null;
+  /**
+   * Recent events of prompts no one listens to: a ComfyUI that assigns its own prompt ids may
+   * start the prompt before `POST /prompt` answers with the id; `adopt` replays them.
+   */
+  #orphans: { at: number; promptId: string; event: ComfyEvent }[] = [];
   #closed = false;
+  /** Called when the socket drops (ComfyUI may have died): a hint to look at ComfyUI now. */
+  onDrop: ((reason: string) => void) | null = null;
 
   constructor(comfy: ComfyClient, clientId: string = randomUUID()) {
     this.#comfy = comfy;
@@ -73,6 +84,25 @@ export class ComfyEventHub {
     return unsubscribe;
   }
 
+  /**
+   * Moves `from`'s listener to `to` (the id ComfyUI answered with) and replays what `to` already
+   * sent; returns the new unsubscribe function.
+   */
+  adopt(from: string, to: string): () => void {
+    const listener = this.#listeners.get(from);
+    this.#listeners.delete(from);
+    if (this.#current === from) this.#current = to;
+    if (!listener) return () => {};
+    this.#listeners.set(to, listener);
+    const replay = this.#orphans.filter((o) => o.promptId === to);
+    this.#orphans = this.#orphans.filter((o) => o.promptId !== to);
+    for (const o of replay) listener.onEvent(o.event);
+    return () => {
+      if (this.#listeners.get(to) === listener) this.#listeners.delete(to);
+      if (this.#current === to) this.#current = null;
+    };
+  }
+
   /** Closes the socket for good (the agent is stopping). */
   close(): void {
     this.#closed = true;
@@ -83,11 +113,13 @@ export class ComfyEventHub {
   async #open(): Promise<void> {
     const socket = await this.#comfy.openEvents(this.clientId, {
       wanted: ROUTED,
+      admit: (type, text) => this.#admit(type, text),
       accept: (type, data) => this.#accept(type, data),
       onEvent: (event) => this.#route(event),
       onClose: (why) => {
         if (this.#socket === socket) this.#socket = null;
         for (const listener of [...this.#listeners.values()]) listener.onClose(why);
+        if (!this.#closed) this.onDrop?.(why);
       },
     });
     if (this.#closed) {
@@ -97,13 +129,26 @@ export class ComfyEventHub {
     this.#socket = socket;
   }
 
+  /**
+   * `progress_state` repeats every node of a prompt on every step and goes to every socket:
+   * only ours are parsed (a frame in another key order is parsed and left to `#accept`).
+   */
+  #admit(type: string, text: string): boolean {
+    if (type !== "progress_state") return true;
+    const promptId = LEADING_PROMPT_ID.exec(text.slice(0, 240))?.[1];
+    return promptId === undefined || this.#listeners.has(promptId);
+  }
+
   /** Decides before any schema parse whether a frame concerns a subscribed prompt. */
   #accept(type: string, data: Record<string, unknown> | null): boolean {
     if (!ROUTED.has(type)) return false;
     if (type === "execution_start") return true;
     const promptId = data?.prompt_id;
     if (typeof promptId !== "string") return this.#current !== null;
-    return this.#listeners.has(promptId) || promptId === this.#current;
+    // Sent to every socket, other clients' prompts included.
+    if (type === "progress_state") return this.#listeners.has(promptId);
+    // Only this client's prompts reach its socket, so an unknown id is one awaiting `adopt`.
+    return true;
   }
 
   #route(event: ComfyEvent): void {
@@ -112,6 +157,10 @@ export class ComfyEventHub {
     if (promptId === null) return;
     if (event.type === "execution_start") this.#current = promptId;
     else if (ENDS.has(event.type) && this.#current === promptId) this.#current = null;
-    this.#listeners.get(promptId)?.onEvent(event);
+    const listener = this.#listeners.get(promptId);
+    if (listener) return listener.onEvent(event);
+    const now = Date.now();
+    this.#orphans = this.#orphans.filter((o) => now - o.at < ORPHAN_MS).slice(-(MAX_ORPHANS - 1));
+    this.#orphans.push({ at: now, promptId, event });
   }
 }

@@ -45,3 +45,26 @@ test("frames of unwanted types written as ComfyUI writes them are dropped unpars
   expect(accepted).toEqual(["progress_state", "progress"]);
   expect(events).toEqual([{ type: "progress", data: { value: 1, max: 2, prompt_id: "p1", node: "3" } }]);
 });
+
+test("admit takes a second look before JSON.parse: a refused progress_state never reaches accept", async () => {
+  const url = await serving([
+    `{"type": "progress_state", "data": {"prompt_id": "theirs", "nodes": {}}}`,
+    `{"type": "progress_state", "data": {"prompt_id": "ours", "nodes": {"3": {"value": 2, "max": 4, "state": "running"}}}}`,
+  ]);
+  const accepted: string[] = [];
+  const events: ComfyEvent[] = [];
+  const socket = await EventSocket.open(url, {
+    wanted: new Set(["progress_state"]),
+    admit: (_type, text) => text.includes('"prompt_id": "ours"'),
+    accept: (type, data) => {
+      accepted.push(`${type}:${String(data?.prompt_id)}`);
+      return true;
+    },
+    onEvent: (e) => events.push(e),
+    onClose: () => undefined,
+  });
+  for (let i = 0; i < 200 && events.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  socket.close();
+  expect(accepted).toEqual(["progress_state:ours"]);
+  expect(events).toEqual([{ type: "progress_state", data: { prompt_id: "ours", nodes: { "3": { value: 2, max: 4, state: "running" } } } }]);
+});

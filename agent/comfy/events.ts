@@ -1,6 +1,7 @@
 import WebSocket from "ws";
 import { ComfyEventSchema, type ComfyEvent } from "./schemas.ts";
 import { ComfyError } from "./errors.ts";
+import { webSocketProxy } from "../ws-proxy.ts";
 
 export type EventSocketHandlers = {
   onEvent: (event: ComfyEvent) => void;
@@ -16,6 +17,11 @@ export type EventSocketHandlers = {
    * `progress_state` repeats every node of the prompt on every step.
    */
   wanted?: ReadonlySet<string>;
+  /**
+   * A second look, still before `JSON.parse`, at a wanted frame whose leading type was read:
+   * false drops it (e.g. another client's `progress_state`, which ComfyUI sends to every socket).
+   */
+  admit?: (type: string, text: string) => boolean;
 };
 
 /** The type of a frame as ComfyUI serialises it (`json.dumps({"type": ..., "data": ...})`), else null. */
@@ -36,7 +42,7 @@ export class EventSocket {
 
   static open(wsUrl: string, handlers: EventSocketHandlers, timeoutMs = 10_000): Promise<EventSocket> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(wsUrl, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+      const ws = new WebSocket(wsUrl, { handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, ...webSocketProxy(wsUrl) });
       const socket = new EventSocket(ws);
       let opened = false;
       ws.on("open", () => {
@@ -77,6 +83,7 @@ export class EventSocket {
     if (handlers.wanted) {
       const type = LEADING_TYPE.exec(text.slice(0, 80))?.[1];
       if (type !== undefined && !handlers.wanted.has(type)) return;
+      if (type !== undefined && handlers.admit && !handlers.admit(type, text)) return;
     }
     let json: unknown;
     try {

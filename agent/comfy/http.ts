@@ -1,11 +1,8 @@
-import type { Agent, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
+import type { Dispatcher } from "undici";
+import { HandBack, originDispatcher, type ProxyEnv } from "../http-dispatcher.ts";
 import { ComfyError } from "./errors.ts";
-
-// Not `import ... from "node:http"`: an ESM import reads every export of the module, and its
-// lazy `WebSocket` getter loads undici (about 10 MB of RSS) into a process that never uses it.
-const http = process.getBuiltinModule("node:http");
-const https = process.getBuiltinModule("node:https");
 
 export type HttpCall = {
   method?: "GET" | "POST";
@@ -13,47 +10,48 @@ export type HttpCall = {
   path: string;
   /** A stream body must come with its `content-length` header; it is sent once, never replayed. */
   body?: string | Buffer | Readable;
-  headers?: OutgoingHttpHeaders;
+  headers?: Record<string, string>;
   /**
-   * Whether sending it twice is harmless: such a request is resent once when a reused
-   * keep-alive socket turns out to be closed. @defaultValue true for GET, false otherwise
+   * Whether sending it twice is harmless: such a request is resent once when its connection
+   * closes before any reply (a kept-alive socket the server closed as we wrote). @defaultValue true for GET, false otherwise
    */
   idempotent?: boolean;
   /** Aborting rejects with (and destroys any streamed body with) `signal.reason`. */
   signal?: AbortSignal;
   /**
-   * Limit in ms: for `text` (and a non-2xx `stream`), the whole exchange; for a 2xx `stream`,
-   * until the headers arrive. null: none. Defaults to the client's.
+   * Limit in ms, undici's own per request: until the headers arrive (the request sent), then for
+   * `text`, between two chunks of the body; a `stream` body has none. null: none. Defaults to the
+   * client's.
    */
   timeoutMs?: number | null;
 };
 
 export type TextReply = { status: number; headers: IncomingHttpHeaders; text: string };
-/** The caller owns `body`: it must read it to the end or destroy it, or its socket stays taken. */
-export type StreamReply = { status: number; headers: IncomingHttpHeaders; body: IncomingMessage };
+/** The caller owns `body`: it must read it to the end or destroy it, or its connection stays taken. */
+export type StreamReply = { status: number; headers: IncomingHttpHeaders; body: Readable };
 
 export type ComfyHttpOptions = {
   /** @defaultValue 30000 */
   timeoutMs?: number;
   /**
    * Connections open at once; further requests wait for a free one. Unlimited by default: a
-   * `/view` body holds its socket until its upload ends, and a control call (`/prompt`,
+   * `/view` body holds its connection until its upload ends, and a control call (`/prompt`,
    * `/interrupt`) must never wait behind those (the agent's own jobs bound the count).
    * @defaultValue Infinity
    */
   maxSockets?: number;
+  /** Where HTTP(S)_PROXY and NO_PROXY are read (see originDispatcher). @defaultValue process.env */
+  env?: ProxyEnv;
 };
 
-/** Idle keep-alive sockets close after this, before ComfyUI (aiohttp: 75 s) would close them under us. */
-const IDLE_SOCKET_MS = 4_000;
-/** Errors a request on a reused socket gets when the server closed it idle as we wrote: safe to resend. */
-const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
+/** How a request fails when its connection closed before any reply: safe to resend once if idempotent. */
+const CLOSED_BEFORE_REPLY = new Set(["UND_ERR_SOCKET", "ECONNRESET", "EPIPE"]);
 
 /**
- * ComfyUI's HTTP transport: node:http(s) over one keep-alive agent per client, one timer
- * per request. Connection failures and timeouts reject with `ComfyError("comfyui_unavailable")`;
- * an aborted caller signal rejects with its reason. Idle sockets are unref'd (they never
- * hold the process open); `close()` destroys them all.
+ * ComfyUI's HTTP transport: undici's `request` over one keep-alive `Pool` per client (or the
+ * proxy from the environment, see originDispatcher), with undici's own timeouts. Connection failures
+ * and timeouts reject with `ComfyError("comfyui_unavailable")`; an aborted caller signal rejects
+ * with its reason. Idle connections never hold the process open; `close()` destroys them all.
  *
  * @example
  * const comfyHttp = new ComfyHttp("http://127.0.0.1:8188");
@@ -62,10 +60,9 @@ const STALE_SOCKET_CODES = new Set(["ECONNRESET", "EPIPE"]);
  */
 export class ComfyHttp {
   readonly baseUrl: string;
-  readonly #agent: Agent;
-  readonly #request: typeof http.request;
-  readonly #hostname: string;
-  readonly #port: string;
+  readonly #dispatcher: Dispatcher;
+  readonly #handBack = new HandBack();
+  readonly #origin: string;
   readonly #prefix: string;
   readonly #timeoutMs: number;
 
@@ -73,12 +70,9 @@ export class ComfyHttp {
     const url = new URL(baseUrl);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError(`ComfyUI URL must be http(s): ${baseUrl}`);
     this.baseUrl = baseUrl.replace(/\/+$/, "");
-    const secure = url.protocol === "https:";
-    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets ?? Infinity, timeout: IDLE_SOCKET_MS };
-    this.#agent = secure ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
-    this.#request = secure ? https.request : http.request;
-    this.#hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    this.#port = url.port;
+    const connections = opts.maxSockets === undefined || opts.maxSockets === Infinity ? null : opts.maxSockets;
+    this.#dispatcher = originDispatcher(url.origin, { connections }, opts.env);
+    this.#origin = url.origin;
     this.#prefix = url.pathname.replace(/\/+$/, "");
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
   }
@@ -90,97 +84,98 @@ export class ComfyHttp {
 
   /**
    * One request whose body, on a 2xx, is handed over as a stream once the headers are in.
-   * Any other status is read whole as text (error bodies are small), so its socket is reused.
+   * Any other status is read whole as text (error bodies are small), so its connection is reused.
    */
   stream(call: HttpCall): Promise<StreamReply | TextReply> {
     return this.#send(call, "stream");
   }
 
-  /** Destroys every socket, idle or busy (requests in flight fail as unavailable). */
+  /** Destroys every connection, idle or busy (requests in flight fail as unavailable). */
   close(): void {
-    this.#agent.destroy();
+    this.#dispatcher.destroy().catch(() => undefined);
   }
 
-  #send(call: HttpCall, mode: "text" | "stream", resent = false): Promise<TextReply | StreamReply> {
+  async #send(call: HttpCall, mode: "text" | "stream", resent = false): Promise<TextReply | StreamReply> {
     const { signal, path } = call;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const timeoutMs = call.timeoutMs === undefined ? this.#timeoutMs : call.timeoutMs;
-    return new Promise((resolve, reject) => {
-      let settled = false;
-      let res: IncomingMessage | null = null;
-      let timer: NodeJS.Timeout | undefined;
-      const unavailable = (why: string, cause?: unknown) =>
-        new ComfyError("comfyui_unavailable", `ComfyUI at ${this.baseUrl} is unreachable (${path}): ${why}`, cause === undefined ? {} : { cause });
-      const detach = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      // Any failure leaves the socket mid-exchange: it is destroyed, never returned to the pool.
-      const fail = (err: unknown) => {
-        detach();
-        req.destroy();
-        res?.destroy(settled ? (err as Error) : undefined);
-        if (call.body instanceof Readable) call.body.destroy();
-        if (settled) return;
-        settled = true;
-        reject(err);
-      };
-      const onAbort = () => fail(signal?.reason);
+    if (signal?.aborted) throw signal.reason;
+    const handBack = this.#handBack.ready();
+    if (handBack) await handBack;
+    if (signal?.aborted) throw signal.reason;
+    const timeoutMs = (call.timeoutMs === undefined ? this.#timeoutMs : call.timeoutMs) ?? 0;
 
-      const req = this.#request(
-        { agent: this.#agent, hostname: this.#hostname, port: this.#port, method: call.method ?? "GET", path: this.#prefix + path, headers: headersFor(call) },
-        (incoming) => {
-          res = incoming;
-          const status = incoming.statusCode ?? 0;
-          if (mode === "stream" && status >= 200 && status < 300) {
-            clearTimeout(timer);
-            settled = true;
-            // The caller signal still ends the body; the listener goes with the body.
-            if (signal) incoming.once("close", detach);
-            resolve({ status, headers: incoming.headers, body: incoming });
-            return;
-          }
-          const chunks: Buffer[] = [];
-          incoming.on("data", (c: Buffer) => chunks.push(c));
-          incoming.on("error", (e: NodeJS.ErrnoException) => fail(unavailable(e.code ?? e.message, e)));
-          incoming.on("end", () => {
-            detach();
-            settled = true;
-            resolve({ status, headers: incoming.headers, text: Buffer.concat(chunks).toString("utf8") });
-          });
-          incoming.on("close", () => {
-            if (!settled) fail(unavailable("connection closed mid-body"));
-          });
-        },
-      );
-      req.on("error", (e: NodeJS.ErrnoException) => {
-        if (settled) return;
-        if (signal?.aborted) return fail(signal.reason);
-        const replayable = (call.idempotent ?? (call.method ?? "GET") === "GET") && !(call.body instanceof Readable);
-        if (!resent && replayable && res === null && req.reusedSocket && STALE_SOCKET_CODES.has(e.code ?? "")) {
-          detach();
-          settled = true;
-          resolve(this.#send(call, mode, true));
-          return;
-        }
-        fail(unavailable(e.code ?? e.message, e));
+    let res: Dispatcher.ResponseData;
+    try {
+      // undici's timers, not one of ours per request: it rejects (or destroys the body) with
+      // a timeout error, or with the caller signal's reason.
+      res = await this.#dispatcher.request({
+        origin: this.#origin,
+        path: this.#prefix + path,
+        method: call.method ?? "GET",
+        headers: headersFor(call),
+        body: call.body ?? null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: mode === "text" ? timeoutMs : 0,
+        ...(signal ? { signal } : {}),
       });
-      if (timeoutMs !== null) timer = setTimeout(() => fail(unavailable(`timed out after ${timeoutMs} ms`)), timeoutMs);
-      signal?.addEventListener("abort", onAbort, { once: true });
+    } catch (e) {
+      // A stream body is sent once: whatever failed, it is done with.
+      if (call.body instanceof Readable) call.body.destroy();
+      if (signal?.aborted) throw signal.reason;
+      const replayable = (call.idempotent ?? (call.method ?? "GET") === "GET") && !(call.body instanceof Readable);
+      if (!resent && replayable && CLOSED_BEFORE_REPLY.has(errorCode(e))) return this.#send(call, mode, true);
+      throw this.#unavailable(path, describe(e, timeoutMs), e);
+    }
 
-      const body = call.body;
-      if (body instanceof Readable) {
-        body.on("error", (e) => fail(unavailable(`request body failed: ${e.message}`, e)));
-        body.pipe(req);
-      } else {
-        req.end(body);
-      }
-    });
+    const status = res.statusCode;
+    const headers = nodeStyleHeaders(res.headers);
+    if (mode === "stream" && status >= 200 && status < 300) {
+      res.body.once("end", () => this.#handBack.ended());
+      // undici's body errors when destroyed unread (node:http's did not): a consumer sees errors
+      // through its own pipe or iterator; one that just drops the body must not crash the process.
+      res.body.on("error", ignore);
+      return { status, headers, body: res.body };
+    }
+    try {
+      const text = await res.body.text();
+      this.#handBack.ended();
+      return { status, headers, text };
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      throw this.#unavailable(path, `connection closed mid-body (${describe(e, timeoutMs)})`, e);
+    }
+  }
+
+  #unavailable(path: string, why: string, cause?: unknown): ComfyError {
+    return new ComfyError("comfyui_unavailable", `ComfyUI at ${this.baseUrl} is unreachable (${path}): ${why}`, cause === undefined ? {} : { cause });
   }
 }
 
-function headersFor(call: HttpCall): OutgoingHttpHeaders {
+function ignore(): void {}
+
+function headersFor(call: HttpCall): Record<string, string> {
   const body = call.body;
   if (body === undefined || body instanceof Readable) return call.headers ?? {};
-  return { ...call.headers, "content-length": Buffer.byteLength(body) };
+  return { ...call.headers, "content-length": String(Buffer.byteLength(body)) };
+}
+
+function errorCode(e: unknown): string {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : "";
+}
+
+const TIMEOUTS = new Set(["UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** A system error's code (ECONNREFUSED…); for undici's own errors, their message ("other side closed"…). */
+function describe(e: unknown, timeoutMs: number): string {
+  const code = errorCode(e);
+  if (TIMEOUTS.has(code)) return `timed out after ${timeoutMs} ms`;
+  if (code !== "" && !code.startsWith("UND_ERR")) return code;
+  return (e instanceof Error && e.message) || code || String(e);
+}
+
+/** Repeated headers joined with ", " (set-cookie kept a list), as node:http hands them over. */
+function nodeStyleHeaders(headers: Record<string, string | string[] | undefined>): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) && name !== "set-cookie" ? value.join(", ") : value;
+  return out;
 }

@@ -47,3 +47,23 @@ describe("readInventory", () => {
     expect(inventory).toEqual({ diffusion_models: ["flux1-dev.gguf"] });
   });
 });
+
+describe("only real files", () => {
+  test("built-in loader choices (VAELoader's pixel_space, TAESD names) are not model files", () => {
+    const info = {
+      VAELoader: { input: { required: { vae_name: [["ae.safetensors", "taesd", "pixel_space"]] } } },
+      LoraLoader: { input: { required: { lora_name: [["None", "sub/style.safetensors"]] } } },
+    };
+    expect(inventoryFromObjectInfo(info)).toEqual({ vae: ["ae.safetensors"], loras: ["sub/style.safetensors"] });
+  });
+
+  test("an empty /models falls back to /object_info, whose pixel_space alone makes an empty inventory", async () => {
+    const routes: Record<string, unknown> = {
+      "/models": ["checkpoints", "vae"],
+      "/models/checkpoints": [],
+      "/models/vae": [],
+      "/object_info": { VAELoader: { input: { required: { vae_name: [["pixel_space"]] } } } },
+    };
+    expect(await readInventory(async (path) => routes[path] ?? null)).toEqual({});
+  });
+});

@@ -4,6 +4,15 @@ import { ModelFilesSchema, ModelFoldersSchema } from "./schemas.ts";
 /** Folders `/models` lists that hold no models (and can hold thousands of files). */
 const NOT_MODELS = new Set(["custom_nodes", "configs"]);
 
+/**
+ * Choices loaders offer that are not files: VAELoader's `pixel_space` and its TAESD pairs, which
+ * ComfyUI lists by name whatever `models/vae` holds (nodes.py `VAELoader.vae_list`).
+ */
+const BUILT_IN_CHOICES = new Set(["pixel_space", "taesd", "taesdxl", "taesd3", "taef1", "taef2", "None", "none"]);
+
+/** A model file name has an extension (`x.safetensors`, `sub/x.gguf`); built-in choices have none. */
+const looksLikeFile = (name: string): boolean => !BUILT_IN_CHOICES.has(name) && /\.[A-Za-z0-9]{1,12}$/.test(name.slice(name.lastIndexOf("/") + 1));
+
 /** Loader inputs whose choice lists name model files, for ComfyUI builds without `/models`. */
 const LOADER_INPUTS: Record<string, Record<string, string>> = {
   CheckpointLoaderSimple: { ckpt_name: "checkpoints" },
@@ -52,7 +61,7 @@ async function readModelsRoute(getJson: GetJson): Promise<ModelInventory | null>
   return inventory;
 }
 
-/** Reads `{Node: {input: {required: {name: [choices, opts] | ["COMBO", {options}]}}}}`. */
+/** Reads `{Node: {input: {required: {name: [choices, opts] | ["COMBO", {options}]}}}}`; only choices that are files. */
 export function inventoryFromObjectInfo(info: unknown): ModelInventory {
   const inventory: ModelInventory = {};
   if (typeof info !== "object" || info === null) return inventory;
@@ -61,7 +70,7 @@ export function inventoryFromObjectInfo(info: unknown): ModelInventory {
     const spec = typeof node === "object" && node !== null ? (node as { input?: unknown }).input : undefined;
     if (typeof spec !== "object" || spec === null) continue;
     for (const [inputName, folder] of Object.entries(inputs)) {
-      const choices = choicesOf(spec, inputName);
+      const choices = choicesOf(spec, inputName).filter(looksLikeFile);
       if (choices.length) add(inventory, folder, choices);
     }
   }

@@ -11,8 +11,10 @@ export type RunPhase = "submitting" | "queued" | "running" | "done";
 
 export type RunOptions = {
   graph: Record<string, unknown>;
-  /** Our own id for the prompt (so it can be traced even if the `POST /prompt` answer is lost). */
+  /** Our own id for the prompt (so it can be traced even if the `POST /prompt` answer is lost); the answer's id wins. */
   promptId?: string;
+  /** `extra_data` for `POST /prompt`: tags that say whose prompt it is. */
+  extraData?: Record<string, unknown>;
   /** Ignored with `events` (the hub's client id is used). */
   clientId?: string;
   /** The agent's shared ComfyUI socket; without it the run opens a socket of its own. */
@@ -48,7 +50,7 @@ export const RELEASED: StopReason = { code: "released", message: "withdrawn befo
  * const outcome = await run.outcome; // { ok: true, outputs } | { ok: false, retryable, error }
  */
 export class PromptRun {
-  readonly promptId: string;
+  #promptId: string;
   readonly clientId: string;
   readonly outcome: Promise<RunOutcome>;
   readonly #comfy: ComfyClient;
@@ -66,7 +68,7 @@ export class PromptRun {
   constructor(comfy: ComfyClient, opts: RunOptions) {
     this.#comfy = comfy;
     this.#opts = opts;
-    this.promptId = opts.promptId ?? randomUUID();
+    this.#promptId = opts.promptId ?? randomUUID();
     this.clientId = opts.events?.clientId ?? opts.clientId ?? randomUUID();
     this.#watch = new PromptWatch(comfy, { clientId: this.clientId, promptId: this.promptId }, opts.graph, {
       onChange: () => this.#poke(),
@@ -82,6 +84,11 @@ export class PromptRun {
       opts.signal?.removeEventListener("abort", onAbort);
       this.#watch.close();
     });
+  }
+
+  /** The id asked for until `POST /prompt` answers; from then on the id ComfyUI answered with. */
+  get promptId(): string {
+    return this.#promptId;
   }
 
   get phase(): RunPhase {
@@ -139,13 +146,16 @@ export class PromptRun {
     }
     if (this.#stop) return stopped(null, this.#stop);
     try {
-      await this.#comfy.submit(this.#opts.graph, this.clientId, this.promptId);
+      const { prompt_id } = await this.#comfy.submit(this.#opts.graph, this.clientId, this.promptId, this.#opts.extraData);
+      if (prompt_id !== this.#promptId) this.#opts.log?.info({ asked: this.#promptId, prompt_id }, "ComfyUI chose its own prompt id; following it");
+      this.#promptId = prompt_id;
+      this.#watch.adopt(prompt_id);
     } catch (e) {
       return { ...submitFailure(e), promptId: this.promptId };
     }
     this.#submittedAt = Date.now();
     // ComfyUI may have started it before answering: then "queued" would be a step back.
-    if (!this.#watch.running) this.#opts.onProgress?.({ phase: "queued", value: 0, max: 1, node: null, step_name: null });
+    if (!this.#watch.running) this.#opts.onProgress?.({ phase: "queued", value: 0, max: 1, unit: "nodes", percent: 0, node: null, step_name: null });
     return this.#follow();
   }
 

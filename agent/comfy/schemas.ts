@@ -34,6 +34,14 @@ export const ProgressEventSchema = event(
   "progress",
   z.object({ value: z.number(), max: z.number(), prompt_id: z.string().optional(), node: nodeId.nullable().optional() }),
 );
+/** ComfyUI ≥ 0.3.4x: every non-pending node of the prompt with its state (comfy_execution/progress.py). */
+export const ProgressStateSchema = event(
+  "progress_state",
+  z.object({
+    prompt_id: z.string(),
+    nodes: z.record(z.string(), z.object({ value: z.number(), max: z.number(), state: z.string() })).default({}),
+  }),
+);
 export const ExecutedSchema = event("executed", z.object({ node: nodeId, prompt_id: z.string(), output: z.unknown() }));
 export const ExecutionSuccessSchema = event("execution_success", z.object({ prompt_id: z.string() }));
 export const ExecutionErrorDataSchema = z.object({
@@ -60,6 +68,7 @@ export const ComfyEventSchema = z.discriminatedUnion("type", [
   ExecutionCachedSchema,
   ExecutingSchema,
   ProgressEventSchema,
+  ProgressStateSchema,
   ExecutedSchema,
   ExecutionSuccessSchema,
   ExecutionErrorSchema,
@@ -117,6 +126,16 @@ const QueueItemSchema = z.array(z.unknown()).transform((item) => (typeof item[1]
 export const QueueSchema = z.object({
   queue_running: z.array(QueueItemSchema).default([]),
   queue_pending: z.array(QueueItemSchema).default([]),
+});
+
+/** A queue item with who queued it: the `client_id` and `extra_data` its submitter put in (ComfyUI records nothing else). */
+const QueueEntrySchema = z.array(z.unknown()).transform((item) => {
+  const extra = typeof item[3] === "object" && item[3] !== null && !Array.isArray(item[3]) ? (item[3] as Record<string, unknown>) : {};
+  return typeof item[1] === "string" ? { prompt_id: item[1], extra_data: extra } : null;
+});
+export const QueueEntriesSchema = z.object({
+  queue_running: z.array(QueueEntrySchema).default([]),
+  queue_pending: z.array(QueueEntrySchema).default([]),
 });
 
 export const SystemStatsSchema = z.object({

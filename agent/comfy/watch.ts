@@ -2,9 +2,22 @@ import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
 import type { ComfyEventHub, PromptListener } from "./event-hub.ts";
 import type { EventSocket } from "./events.ts";
+import { ProgressMeter } from "./progress-meter.ts";
 import type { ComfyEvent, ExecutionErrorData } from "./schemas.ts";
 
-export type RunProgress = { phase: "queued" | "running"; value: number; max: number; node: string | null; step_name: string | null };
+/**
+ * `percent`: the prompt's progress, 0..100, never lower than before (see ProgressMeter).
+ * `value`/`max` count `unit`: the running node's steps when it reports several (a sampler), else nodes done of all.
+ */
+export type RunProgress = {
+  phase: "queued" | "running";
+  value: number;
+  max: number;
+  unit: "steps" | "nodes";
+  percent: number;
+  node: string | null;
+  step_name: string | null;
+};
 
 export type WatchHooks = {
   onProgress?: (progress: RunProgress) => void;
@@ -41,13 +54,17 @@ export class PromptWatch {
   readonly #outputs: Record<string, Record<string, unknown>> = {};
   readonly #comfy: ComfyClient;
   readonly #clientId: string;
-  readonly #promptId: string;
+  #promptId: string;
+  /** Own-socket mode: events of other prompt ids seen before `adopt` (ComfyUI may use an id of its own). */
+  #unclaimed: ComfyEvent[] | null = [];
   readonly #graph: Record<string, unknown>;
   readonly #hooks: WatchHooks;
   #socket: EventSocket | null = null;
   #unsubscribe: (() => void) | null = null;
   #currentNode: string | null = null;
-  #steps: { value: number; max: number } | null = null;
+  /** The current node's own steps, when it reports more than one. */
+  #steps: { node: string; value: number; max: number } | null = null;
+  readonly #meter: ProgressMeter;
   #closed = false;
 
   constructor(comfy: ComfyClient, ids: { clientId: string; promptId: string }, graph: Record<string, unknown>, hooks: WatchHooks) {
@@ -56,6 +73,12 @@ export class PromptWatch {
     this.#promptId = ids.promptId;
     this.#graph = graph;
     this.#hooks = hooks;
+    this.#meter = new ProgressMeter(Object.keys(graph));
+  }
+
+  /** How far the prompt is, 0..100 (never lower than before). */
+  get percent(): number {
+    return this.#meter.percent;
   }
 
   /** Opens the socket; resolves once it is open. @throws ComfyError `comfyui_unavailable` */
@@ -81,6 +104,24 @@ export class PromptWatch {
     if (this.#closed) this.#socket.close();
   }
 
+  /**
+   * Follows `promptId` from now on: the id ComfyUI's `POST /prompt` answered with, which wins
+   * over the one asked for. Events it already sent under that id are replayed.
+   */
+  adopt(promptId: string): void {
+    const unclaimed = this.#unclaimed ?? [];
+    this.#unclaimed = null;
+    if (promptId === this.#promptId) return;
+    const from = this.#promptId;
+    this.#promptId = promptId;
+    const hub = this.#hooks.events;
+    if (hub && this.#unsubscribe) {
+      this.#unsubscribe = hub.adopt(from, promptId);
+      return;
+    }
+    for (const event of unclaimed) this.#onEvent(event);
+  }
+
   /** Tries once to bring a dropped socket back. */
   async reopen(): Promise<void> {
     try {
@@ -94,16 +135,21 @@ export class PromptWatch {
     }
   }
 
-  /** The last sampler-style progress of this prompt, if any, else the given value. */
-  #stepsOr(value: number, max: number): { value: number; max: number } {
-    return this.#steps ?? { value, max };
+  /** The running node's steps if it counts several, else nodes done of all. */
+  #counter(node: string | null): { value: number; max: number; unit: "steps" | "nodes" } {
+    if (this.#steps && this.#steps.node === node) return { value: this.#steps.value, max: this.#steps.max, unit: "steps" };
+    return { value: this.#meter.nodesDone, max: Math.max(1, this.#meter.nodeCount), unit: "nodes" };
+  }
+
+  #report(node: string | null): void {
+    this.#hooks.onProgress?.({ phase: "running", ...this.#counter(node), percent: this.#meter.percent, node, step_name: node ? this.#stepName(node) : null });
   }
 
   markRunning(): void {
     if (this.running) return;
     this.running = true;
     this.startedAt = Date.now();
-    this.#hooks.onProgress?.({ phase: "running", value: 0, max: 1, node: null, step_name: null });
+    this.#hooks.onProgress?.({ phase: "running", ...this.#counter(null), percent: this.#meter.percent, node: null, step_name: null });
     this.#hooks.onChange();
   }
 
@@ -118,11 +164,16 @@ export class PromptWatch {
   #onEvent(event: ComfyEvent): void {
     if (event.type === "status") return;
     const promptId = "prompt_id" in event.data ? event.data.prompt_id : undefined;
-    if (promptId !== undefined && promptId !== this.#promptId) return;
-    const onProgress = this.#hooks.onProgress;
+    if (promptId !== undefined && promptId !== this.#promptId) {
+      if (this.#unclaimed && this.#unclaimed.length < 256) this.#unclaimed.push(event);
+      return;
+    }
     switch (event.type) {
       case "execution_start":
+        this.markRunning();
+        return;
       case "execution_cached":
+        this.#meter.cached(event.data.nodes);
         this.markRunning();
         return;
       case "executing": {
@@ -134,16 +185,28 @@ export class PromptWatch {
         }
         this.markRunning();
         this.#ranANode = true;
+        this.#meter.executing(node, this.#currentNode);
         this.#currentNode = node;
-        onProgress?.({ phase: "running", ...this.#stepsOr(0, 1), node, step_name: this.#stepName(node) });
+        this.#report(node);
         return;
       }
       case "progress": {
         this.markRunning();
         const node = event.data.node ?? this.#currentNode;
-        // Multi-step progress (a sampler's steps) is the headline; a node's single "0 of 1" does not reset it.
-        if (event.data.max > 1) this.#steps = { value: event.data.value, max: event.data.max };
-        onProgress?.({ phase: "running", ...this.#stepsOr(event.data.value, event.data.max), node, step_name: node ? this.#stepName(node) : null });
+        if (node !== null) {
+          this.#meter.steps(node, event.data.value, event.data.max);
+          if (event.data.max > 1) this.#steps = { node, value: event.data.value, max: event.data.max };
+        }
+        this.#report(node);
+        return;
+      }
+      case "progress_state": {
+        const before = this.#meter.percent;
+        this.#meter.states(event.data.nodes);
+        const current = this.#currentNode === null ? undefined : event.data.nodes[this.#currentNode];
+        if (current && current.state === "running" && current.max > 1) this.#steps = { node: this.#currentNode as string, value: current.value, max: current.max };
+        // Only news is worth a message: most snapshots repeat what `progress`/`executing` said.
+        if (this.#meter.percent > before) this.#report(this.#currentNode);
         return;
       }
       case "execution_success":

@@ -13,6 +13,7 @@ import {
   type Hello,
   type LeaseRef,
 } from "../../shared/protocol.ts";
+import { webSocketProxy } from "../ws-proxy.ts";
 
 export type Welcome = z.infer<typeof WelcomeSchema>;
 
@@ -31,6 +32,12 @@ export type EdgeConnectionOptions = {
   /** Every valid edge message after the welcome. */
   onMessage: (message: EdgeMessage) => void;
   onClose?: (code: number, reason: string) => void;
+  /**
+   * Whether losing the socket now loses nothing (the agent is stopping with no lease in hand):
+   * an abnormal close is then logged at info, not warn. A Ctrl-C on `npm start` reaches workerd
+   * too, so the edge vanishes while the agent drains.
+   */
+  closeIsHarmless?: () => boolean;
   log: Logger;
   reconnectMinMs: number;
   reconnectMaxMs: number;
@@ -110,6 +117,12 @@ export class EdgeConnection {
     await this.#loop?.catch(() => {});
   }
 
+  /** Closes the current socket normally; the agent reconnects at once with a fresh `hello`. */
+  reconnect(reason: string): void {
+    const ws = this.#session?.ws;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.close(CLOSE.normal, reason.slice(0, 120));
+  }
+
   /** Drops the socket at once, without a close frame (a crash, as the edge sees it). */
   kill(): void {
     this.#stop.abort();
@@ -162,6 +175,7 @@ export class EdgeConnection {
             handshakeTimeout: this.#opts.welcomeTimeoutMs,
             perMessageDeflate: false,
             maxPayload: 32 * 1024 * 1024,
+            ...webSocketProxy(this.url),
           });
           this.#connecting = ws;
           let welcomed = false;
@@ -198,7 +212,7 @@ export class EdgeConnection {
               reject(new Error(`edge closed the socket before welcome: ${code}${name ? ` (${name})` : ""} ${reason}`));
               return;
             }
-            const level = code === CLOSE.normal || code === CLOSE.drained ? "info" : "warn";
+            const level = code === CLOSE.normal || code === CLOSE.drained || this.#opts.closeIsHarmless?.() ? "info" : "warn";
             log[level]({ code, name, reason }, "edge connection closed");
             this.#opts.onClose?.(code, reason);
             markClosed();

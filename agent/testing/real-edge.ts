@@ -16,6 +16,7 @@ export const EdgeAgentSchema = z.object({
   pool: z.string(),
   connected: z.boolean(),
   accepting: z.boolean(),
+  pause_reason: z.string().nullable(),
   capacity: z.number(),
   prefetch: z.number(),
   gpu: z.object({ name: z.string(), vram_total_mb: z.number() }).nullable(),

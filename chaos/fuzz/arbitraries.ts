@@ -46,6 +46,38 @@ export const deepJson: fc.Arbitrary<string> = fc
     return kind === "object" ? nest : `{"workflow_id":"sd15_basic","params":{"prompt":"x","seed":${nest}}}`;
   });
 
+/** Internal addresses written the ways parsers disagree on: IPv4 numeric forms, IPv6 embeddings of IPv4, non-global IPv6 ranges. */
+export const ssrfHost: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    "127.0.0.1", "127.1", "0x7f.0.0.1", "0177.0.0.1", "2130706433", "0x7f000001", "127.0.0.1.", "10.0.0.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
+    "192.0.0.8", "198.18.0.1", "224.0.0.1", "255.255.255.255", "[::1]", "[::]", "[::127.0.0.1]", "[::7f00:1]", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",
+    "[::ffff:0:7f00:1]", "[2002:7f00:1::]", "[2002:a9fe:a9fe::1]", "[2001:0:4136:e378:8000:63bf:3fff:fdd2]", "[64:ff9b::a9fe:a9fe]", "[fec0::1]",
+    "[100::1]", "[fe80::1]", "[fd00::1]", "[ff02::1]", "[0:0:0:0:0:ffff:127.0.0.1]",
+    "localhost", "localhost.", "LOCALHOST", "ｌｏｃａｌｈｏｓｔ", "api.localhost", "printer.local", "printer.local.", "metadata.google.internal",
+    "metadata.google.internal.", "nas.home.arpa", "db.default.svc", "db.default.svc.cluster.local", "router.lan", "x.corp", "127.0.0.1.nip.io",
+    "app.10.0.0.1.sslip.io", "intranet",
+  ),
+  // A private IPv4 address, as dotted quad or one 32-bit decimal.
+  fc.tuple(fc.constantFrom(10, 127), fc.nat(255), fc.nat(255), fc.nat(255)).chain(([a, b, c, d]) =>
+    fc.constantFrom(`${a}.${b}.${c}.${d}`, String(((a << 24) >>> 0) + (b << 16) + (c << 8) + d), `[::ffff:${a}.${b}.${c}.${d}]`, `[2002:${((a << 8) + b).toString(16)}:${((c << 8) + d).toString(16)}::1]`),
+  ),
+);
+
+/** A webhook URL aimed at an internal host: https or http, any port, a path. */
+export const ssrfUrl: fc.Arbitrary<string> = fc
+  .tuple(fc.constantFrom("https", "http"), ssrfHost, fc.option(fc.integer({ min: 1, max: 65535 }), { nil: undefined }), fc.constantFrom("/", "/hook", "/latest/meta-data"))
+  .map(([scheme, host, port, path]) => `${scheme}://${host}${port ? `:${port}` : ""}${path}`);
+
+/** Range headers a server must ignore (200) or answer 416: several ranges, other units, junk, huge numbers. */
+export const malformedRange: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    "bytes=0-1,5-6", "bytes=5-1", "bytes=99999999-", "bytes=-0", "bytes=", "bytes=-", "bytes=--1", "bytes=0x10-", "items=0-5", "bytes 0-5", "=0-5",
+    "bytes=0-5,", "bytes=1-2-3", "bytes=abc", `bytes=${"9".repeat(40)}-`, `bytes=0-${"9".repeat(40)}`, `bytes=-${"9".repeat(40)}`, "bytes=\t0-1", "BYTES=0-0",
+  ),
+  fc.tuple(fc.nat(2_000), fc.nat(2_000)).map(([a, b]) => `bytes=${a}-${b}`),
+  fc.array(fc.tuple(fc.nat(500), fc.nat(500)), { minLength: 2, maxLength: 5 }).map((rs) => `bytes=${rs.map(([a, b]) => `${a}-${b}`).join(",")}`),
+);
+
 /** Mostly a valid value, sometimes an odd one: so most cases get past the first check and reach deeper code. */
 function mostly(valid: fc.Arbitrary<string>, weight = 4): fc.Arbitrary<string> {
   return fc.oneof({ weight, arbitrary: valid }, { weight: 1, arbitrary: leafToken }, { weight: 1, arbitrary: jsonText });
@@ -90,7 +122,10 @@ export const submitBodyText: fc.Arbitrary<string> = fc
       output_format: mostly(quoted("png", "webp", "jpeg", "gif", "PNG")),
       quality: mostly(fc.integer({ min: 0, max: 101 }).map(String)),
       webhook_url: rarely(mostly(
-        quoted("http://127.0.0.1/", "https://example.com/hook", "http://[::1]/", "http://169.254.169.254/", "file:///etc/passwd", "http://%ZZ/", "javascript:alert(1)", "http://[::ffff:127.0.0.1]/", "https://user:pw@example.com:99999/"),
+        fc.oneof(
+          quoted("http://127.0.0.1/", "https://example.com/hook", "http://[::1]/", "http://169.254.169.254/", "file:///etc/passwd", "http://%ZZ/", "javascript:alert(1)", "http://[::ffff:127.0.0.1]/", "https://user:pw@example.com:99999/"),
+          ssrfUrl.map((u) => JSON.stringify(u)),
+        ),
         1,
       )),
       callback_url: rarely(mostly(quoted("https://example.com/other", "https://example.com/hook"), 1)),
@@ -148,6 +183,7 @@ export const extraHeaders: fc.Arbitrary<Record<string, string>> = fc.dictionary(
   fc.oneof(
     fc.string({ unit: "grapheme-ascii", maxLength: 120 }).map((s) => s.replace(/[\r\n\0]/g, "")),
     fc.constantFrom("bytes=0-1", "bytes=-5", "bytes=99999999-", "bytes=5-1", "text/event-stream", "*", "x".repeat(4000)),
+    malformedRange,
   ),
   { maxKeys: 4 },
 );

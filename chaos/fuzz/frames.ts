@@ -15,7 +15,8 @@ export function validFrames(lease: Lease, agentId: string): fc.Arbitrary<Frame> 
   const output = (i: number) => ({ key: `out/${lease.job_id}/${lease.lease_id}/${i}`, content_type: "image/png", bytes: 68, filename: `ComfyUI_${i}.png`, node_id: "9" });
   return fc.oneof(
     fc.constant({ type: "heartbeat", leases: [ref] }),
-    fc.record({ phase: fc.constantFrom("queued", "running", "uploading"), value: fc.nat(100), max: fc.nat(100) }).map((p) => ({ type: "progress", ...ref, ...p, node: "3", step_name: "KSampler" })),
+    // Well-formed progress has 0 ≤ value ≤ max (the edge refuses more).
+    fc.record({ phase: fc.constantFrom("queued", "running", "uploading"), value: fc.nat(100), more: fc.nat(100) }).map(({ phase, value, more }) => ({ type: "progress", ...ref, phase, value, max: value + more, node: "3", step_name: "KSampler" })),
     fc.nat(3).map((n) => ({ type: "complete", ...ref, outputs: Array.from({ length: n + 1 }, (_, i) => output(i)), prompt_id: "p", run_ms: 12 })),
     fc.boolean().map((retryable) => ({ type: "fail", ...ref, retryable, error: { code: "execution_error", message: "boom", node_id: "3" } })),
     fc.constant({ type: "release", ...ref, reason: "fuzz" }),
@@ -65,7 +66,9 @@ export function makeInert(frame: unknown, lease: Lease, salt: string): unknown {
     case "hello":
       return { ...(frame as Frame), agent_id: `someone-else-${salt}` };
     case "pause":
-      return { ...(frame as Frame), type: `pause-${salt}` };
+    case "resume":
+    case "inventory":
+      return { ...(frame as Frame), type: `${m.type}-${salt}` };
     case "heartbeat":
       return { ...(frame as Frame), leases: m.leases.map((l) => (l.lease_id === lease.lease_id ? { ...l, lease_id: unknownLease } : l)) };
     case "complete": {

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 import { EXIT_CODES } from "./cli-error.ts";
+import { ensureGlobalWebSocket } from "./global-websocket.ts";
 import { main } from "./main.ts";
+
+await ensureGlobalWebSocket();
 
 // First Ctrl-C: abort the command, which cancels its job and exits 130. A second one: leave now.
 const interrupt = new AbortController();

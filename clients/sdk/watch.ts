@@ -34,7 +34,7 @@ export interface WatchDeps {
 export const DEFAULT_POLL_INTERVAL_MS = 1000;
 
 function sameProgress(a: TaskView["progress"], b: TaskView["progress"]): boolean {
-  return a?.current === b?.current && a?.total === b?.total && a?.step_name === b?.step_name;
+  return a?.current === b?.current && a?.total === b?.total && a?.step_name === b?.step_name && a?.percent === b?.percent && a?.phase === b?.phase;
 }
 
 function pickFeed(deps: WatchDeps, ref: TaskRef, transport: Transport, signal?: AbortSignal): AsyncGenerator<TaskEvent> | null {

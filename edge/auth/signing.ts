@@ -17,7 +17,7 @@ function hmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-function toBase64Url(bytes: ArrayBuffer): string {
+function toBase64Url(bytes: ArrayBuffer | Uint8Array): string {
   let s = "";
   for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
   return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -53,9 +53,10 @@ export async function verify(
   sig: string | undefined,
   nowMs = Date.now(),
 ): Promise<VerifyResult> {
-  if (!exp || !sig || !/^\d{1,12}$/.test(exp)) return "invalid";
+  // Only the canonical form: no leading zeros, no padding, no stray bits in the last character.
+  if (!exp || !sig || !/^(0|[1-9]\d{0,11})$/.test(exp)) return "invalid";
   const raw = fromBase64Url(sig);
-  if (!raw) return "invalid";
+  if (!raw || toBase64Url(raw) !== sig) return "invalid";
   const ok = await crypto.subtle.verify("HMAC", await hmacKey(secret), raw, message(purpose, subject, Number(exp)));
   if (!ok) return "invalid";
   return Number(exp) * 1000 < nowMs ? "expired" : "ok";

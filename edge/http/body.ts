@@ -30,8 +30,11 @@ export async function readLimited(req: Request, limit: number): Promise<Uint8Arr
   return out;
 }
 
-/** Parses a JSON body: content type, size limit, syntax, then the schema, each with its own error code. */
-export async function readJson<S extends z.ZodType>(req: Request, schema: S, limit: number): Promise<z.infer<S>> {
+/**
+ * Parses a JSON body: content type, size limit, syntax, then the schema, each with its own error
+ * code. `precheck` sees the parsed JSON first and may throw a more helpful error than the schema's.
+ */
+export async function readJson<S extends z.ZodType>(req: Request, schema: S, limit: number, precheck?: (json: unknown) => void): Promise<z.infer<S>> {
   const type = req.headers.get("content-type") ?? "";
   if (!/^application\/(.+\+)?json\b/i.test(type)) {
     throw new ApiError("unsupported_media_type", `Send the body as JSON with "Content-Type: application/json" (got "${type || "none"}").`);
@@ -44,6 +47,7 @@ export async function readJson<S extends z.ZodType>(req: Request, schema: S, lim
     const detail = e instanceof SyntaxError ? e.message : "the body is not valid UTF-8";
     throw new ApiError("invalid_json", `The body is not valid JSON: ${detail}.`);
   }
+  precheck?.(json);
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     throw new ApiError("invalid_body", "The body does not match the expected shape; see details.", fieldErrorsFromZod(parsed.error));

@@ -16,6 +16,9 @@ export function statusUrl(config: Config, taskId: string): string {
 }
 
 export async function verifyEventsToken(config: Config, taskId: string, token: string) {
-  const [exp, sig] = token.split(".", 2);
+  // Exactly `<exp>.<sig>`: a third part (trailing junk) makes the token invalid, not ignored.
+  const m = /^([^.]+)\.([^.]+)$/.exec(token);
+  if (!m) return "invalid";
+  const [, exp, sig] = m;
   return verify(config.SIGNING_KEY, "events", taskId, exp, sig);
 }

@@ -48,14 +48,3 @@ export function openApiDocument(routes: RouteDef[], serverUrl: string, version: 
     paths,
   };
 }
-
-export function docsPage(): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>comfy-edge API reference</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body>
-<noscript>The interactive reference needs JavaScript. The raw OpenAPI document is at <a href="/openapi.json">/openapi.json</a>.</noscript>
-<script id="api-reference" data-url="/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
-</body></html>`;
-}

@@ -5,16 +5,25 @@ import type { EdgeMessage } from "../../shared/protocol.ts";
 import { describeModel, missingModels } from "../../shared/models.ts";
 import { expiryFrom, signedUrl } from "../auth/signing.ts";
 import { configOf, type Config, type Env } from "../env.ts";
-import { deliverDueWebhooks, scheduleWebhook } from "../webhooks/deliver.ts";
+import { scheduleWebhook } from "../webhooks/deliver.ts";
+import { WebhookPump } from "../webhooks/pump.ts";
 import { onAgentFrame, type AgentAttachment } from "./agent-session.ts";
 import { AgentRegistry, type AgentRecord } from "./agents.ts";
 import type { QueueCore } from "./core.ts";
-import { dispatchJob, fillAll, freeSlots } from "./dispatcher.ts";
+import { dispatchJob, fillAgent, fillAll, freeSlots } from "./dispatcher.ts";
+import { HealthBook, type HealthView } from "./health.ts";
+import { closeSilentAgents, nextSilenceCheck, requeueExpiredLeases } from "./liveness.ts";
 import { migrate } from "./migrations.ts";
+import { failHopelessJobs, waitCheckMs } from "./waiting.ts";
+import { failOverdueRuns } from "./timeouts.ts";
 import { CapCheck } from "./cap-check.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { UploadDesk, type DeskResult } from "../uploads/desk.ts";
+import { uploadRegistry } from "../uploads/stub.ts";
 import { JobStore } from "./store.ts";
 import { Subscribers } from "./subscribers.ts";
+import { FinishWaiters } from "./finish-waiters.ts";
+import type { JobListFilter } from "./job-list.ts";
 import { TERMINAL_STATES, type Job, type NewJob } from "./types.ts";
 import { taskView } from "./views.ts";
 
@@ -32,6 +41,8 @@ export interface AgentView {
   pool: string;
   connected: boolean;
   accepting: boolean;
+  /** Why the agent takes no jobs (e.g. its ComfyUI is unreachable), null while it does. */
+  pause_reason: string | null;
   capacity: number;
   prefetch: number;
   gpu: AgentRecord["gpu"];
@@ -42,12 +53,16 @@ export interface AgentView {
   last_heartbeat: string;
 }
 
+/** An agent as `GET /agents` shows it: its record, its leases and its health (health.ts). */
+export type AgentListing = AgentView & HealthView;
+
 export interface QueueMetrics {
   pool: string;
   jobs_by_state: Record<string, number>;
   queue_depth: number;
   agents_connected: number;
   agents_busy: number;
+  agents_quarantined: number;
   counters: Record<string, number>;
 }
 
@@ -59,14 +74,22 @@ export interface QueueMetrics {
 export class JobQueue extends DurableObject<Env> implements QueueCore {
   readonly store: JobStore;
   readonly agents: AgentRegistry;
+  readonly health: HealthBook;
   readonly config: Config;
-  readonly maxOutputs = 16;
   readonly state: DurableObjectState;
   private readonly subscribers: Subscribers;
+  private readonly finishWaiters = new FinishWaiters();
   private readonly limiter: RateLimiter;
   private readonly caps = new CapCheck();
+  private readonly webhooks = new WebhookPump(this);
   private connectedIds: Set<string> | null = null;
   private alarmAt: number | null | undefined;
+  /** When the queue next looks for jobs no agent can run, and when the next of those falls due. */
+  private waitCheckAt = 0;
+  private waitDueAt: number | null = null;
+
+  /** Client uploads on record: used only in the uploads registry object (edge/uploads/stub.ts). */
+  readonly inputUploads: UploadDesk;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -74,8 +97,10 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     migrate(ctx.storage);
     this.store = new JobStore(ctx.storage);
     this.agents = new AgentRegistry(ctx.storage.sql);
+    this.health = new HealthBook(ctx.storage.sql, this.config.QUARANTINE_BACKOFF_MS);
     this.subscribers = new Subscribers(this);
     this.limiter = new RateLimiter(this.config.RATE_LIMIT_PER_MIN);
+    this.inputUploads = new UploadDesk(ctx.storage.sql, this.config, env.FILES, (at) => this.armAlarm(at));
     this.state = ctx;
     // Learn the pending alarm before any event runs, so armAlarm never pushes an earlier one later.
     void ctx.blockConcurrencyWhile(async () => {
@@ -122,6 +147,10 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     this.connected().add(agentId);
   }
 
+  markDisconnected(agentId: string): void {
+    this.connected().delete(agentId);
+  }
+
   agentSockets(agentId: string): WebSocket[] {
     return this.ctx.getWebSockets(`agent:${agentId}`).filter((ws) => (ws.deserializeAttachment() as AgentAttachment | null)?.hello);
   }
@@ -129,7 +158,9 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   notify(job: Job): void {
     this.ctx.waitUntil(this.subscribers.publishState(job));
     if (TERMINAL_STATES.includes(job.state)) {
-      scheduleWebhook(this, job);
+      this.finishWaiters.settle(job.id);
+      if (scheduleWebhook(this, job)) this.webhooks.pump();
+      this.store.forgetUploads(job.id);
       this.ctx.waitUntil(this.sweepObjects(job));
     }
   }
@@ -179,6 +210,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     if (newModelSet) this.agents.modelSetsChanged();
     this.store.bump("jobs_submitted");
     this.ctx.waitUntil(dispatchJob(this, stored));
+    // If no agent can run it, the alarm's look at waiting jobs starts its MAX_WAIT_S clock.
+    this.armAlarm(now + waitCheckMs(this.config.MAX_WAIT_S));
     return { ok: true, value: { task_id: stored.id, created: true, seed: stored.seed } };
   }
 
@@ -191,6 +224,29 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     const job = this.visible(id, owner);
     if (!job) return null;
     return taskView(job, this.config, job.state === "queued" ? this.queueInfo(job) : null, this.now());
+  }
+
+  /**
+   * The task once it has ended, waiting up to `ms` for that (`Prefer: wait`); null when it is
+   * still running then (or unknown to `owner`). Released by the state change, not by polling.
+   */
+  async awaitFinished(id: string, owner: string | null, ms: number): Promise<TaskView | null> {
+    let job = this.visible(id, owner);
+    if (!job) return null;
+    if (!TERMINAL_STATES.includes(job.state)) {
+      if (!(await this.finishWaiters.wait(id, ms))) return null;
+      job = this.visible(id, owner);
+      if (!job || !TERMINAL_STATES.includes(job.state)) return null;
+    }
+    return taskView(job, this.config, null, this.now());
+  }
+
+  /** A page of this pool's jobs, newest first, as task views with fresh links. */
+  async listJobs(filter: JobListFilter): Promise<{ views: TaskView[]; created: number[] }> {
+    const jobs = this.store.list(filter);
+    const now = this.now();
+    const views = await Promise.all(jobs.map((job) => taskView(job, this.config, job.state === "queued" ? this.queueInfo(job) : null, now)));
+    return { views, created: jobs.map((j) => j.created_at) };
   }
 
   async cancelTask(id: string, owner: string | null): Promise<QueueResult<TaskView>> {
@@ -207,7 +263,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     return { ok: true, value: await taskView(after, this.config, null, this.now()) };
   }
 
-  listAgents(pool: string): AgentView[] {
+  listAgents(pool: string): AgentListing[] {
+    const now = this.now();
     return this.agents.list().map((a) => ({
       agent_id: a.agent_id,
       name: a.name,
@@ -215,6 +272,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       pool,
       connected: this.isConnected(a.agent_id),
       accepting: a.accepting,
+      pause_reason: a.pause_reason,
       capacity: a.capacity,
       prefetch: a.prefetch,
       gpu: a.gpu,
@@ -223,13 +281,21 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       jobs: this.store.heldBy(a.agent_id).map((j) => ({ task_id: j.id, state: j.state, lease_expires: j.lease_expires })),
       connected_at: new Date(a.connected_at).toISOString(),
       last_heartbeat: new Date(a.last_seen).toISOString(),
+      ...this.health.view(a.agent_id, now, this.store.heldCount(a.agent_id)),
     }));
+  }
+
+  /** An operator lifts an agent's quarantine; false when this queue does not know the agent. */
+  async releaseAgent(agentId: string): Promise<boolean> {
+    const released = this.health.release(agentId, this.now(), this.agents.get(agentId) !== undefined);
+    if (released) await fillAgent(this, agentId);
+    return released;
   }
 
   /** Asks a connected agent to drain: it takes no new jobs, finishes or hands back the rest, and exits. */
   drainAgent(agentId: string, reason: string): boolean {
     if (!this.isConnected(agentId)) return false;
-    this.agents.setAccepting(agentId, false);
+    this.agents.setAccepting(agentId, false, `draining: ${reason}`.slice(0, 256));
     return this.agentSockets(agentId).some((ws) => this.send(ws, { type: "drain", reason }));
   }
 
@@ -241,16 +307,52 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       queue_depth: this.store.queueDepth(),
       agents_connected: connected.length,
       agents_busy: connected.filter((a) => this.store.heldCount(a.agent_id) > 0).length,
+      agents_quarantined: this.health.quarantinedCount(),
       counters: this.store.counters(),
     };
   }
 
-  /** After an agent's upload lands: keep it only if its lease is still current, so no orphan outlives a stale lease. */
-  async uploadFinished(jobId: string, leaseId: string, key: string): Promise<boolean> {
+  /** Before an agent's upload is stored: only a lease still running may write (a settled lease's outputs are never replaced). */
+  async uploadAllowed(jobId: string, leaseId: string, index = 0): Promise<boolean> {
+    const job = this.store.get(jobId);
+    // The index bound is the grant's max_files (the workflow's max_outputs).
+    return job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running") && index < job.max_outputs;
+  }
+
+  /**
+   * After an agent's upload lands: recorded as one of the lease's outputs (what a `complete` may
+   * name) if the lease is still current; otherwise deleted, so no orphan outlives a stale lease,
+   * unless the key is an output the job already delivered (an upload racing its own completion).
+   */
+  async uploadFinished(jobId: string, leaseId: string, key: string, stored?: { bytes: number; content_type: string }): Promise<boolean> {
     const job = this.store.get(jobId);
     const current = job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
-    if (!current) await this.env.FILES.delete(key);
+    if (current && stored) this.store.recordUpload(jobId, leaseId, key, stored.bytes, stored.content_type);
+    const delivered = job?.state === "succeeded" && (job.outputs ?? []).some((o) => o.key === key);
+    if (!current && !delivered) await this.env.FILES.delete(key);
     return current;
+  }
+
+  // ---------- RPC to the uploads registry object ----------
+
+  async reserveUpload(id: string, owner: string, bytes: number): Promise<DeskResult<null>> {
+    return this.inputUploads.reserve(id, owner, bytes, this.now());
+  }
+
+  async confirmUpload(id: string, contentType: string, width: number, height: number): Promise<void> {
+    this.inputUploads.confirm(id, contentType, width, height);
+  }
+
+  async dropUpload(id: string): Promise<void> {
+    this.inputUploads.drop(id);
+  }
+
+  async holdUploads(ids: string[], owner: string | null): Promise<DeskResult<{ id: string; width: number; height: number }[]>> {
+    return this.inputUploads.hold(ids, owner);
+  }
+
+  async releaseUploads(ids: string[]): Promise<void> {
+    this.inputUploads.release(ids, this.now());
   }
 
   // ---------- platform entry points ----------
@@ -259,7 +361,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     const url = new URL(request.url);
     try {
       if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && url.pathname === "/agent/connect") {
-        return this.acceptAgent(url);
+        return this.acceptAgent(url, request.headers.get("x-agent-key"));
       }
       const m = /^\/(events|sse)\/([^/]+)$/.exec(url.pathname);
       if (m) {
@@ -275,13 +377,14 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     }
   }
 
-  private acceptAgent(url: URL): Response {
+  /** `key`: the name of the agent key the Worker authenticated (routes/agent.ts), bound to the id at hello. */
+  private acceptAgent(url: URL, key: string | null): Response {
     const agentId = url.searchParams.get("agent_id") ?? "";
     const pool = url.searchParams.get("pool") ?? "";
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, ["agent", `agent:${agentId}`]);
-    server.serializeAttachment({ kind: "agent", agent_id: agentId, pool, hello: false } satisfies AgentAttachment);
+    server.serializeAttachment({ kind: "agent", agent_id: agentId, pool, hello: false, ...(key ? { key } : {}) } satisfies AgentAttachment);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -313,6 +416,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
 
   /** A socket went away. Its leases stay until they expire: the agent may be back in a moment. */
   private onAgentGone(agentId: string, ws: WebSocket): void {
+    // Queued jobs only it could run start waiting in vain: the alarm looks at them.
+    this.armAlarm(this.now() + waitCheckMs(this.config.MAX_WAIT_S));
     const others = this.ctx.getWebSockets(`agent:${agentId}`).filter((s) => s !== ws);
     if (!others.some((s) => (s.deserializeAttachment() as AgentAttachment | null)?.hello)) this.connected().delete(agentId);
     if (others.length === 0 && this.store.heldCount(agentId) === 0) this.agents.remove(agentId);
@@ -321,16 +426,33 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   override async alarm(): Promise<void> {
     this.alarmAt = null;
     const now = this.now();
-    const retention = this.config.RETENTION_DAYS * 86_400_000;
-    const { requeued, failed } = this.store.requeueExpired(now, retention);
+    // Silent agents first: their leases end now and go back with the expired ones.
+    closeSilentAgents(this, now);
+    const { requeued, failed } = requeueExpiredLeases(this, now);
     if (requeued.length || failed.length) this.store.bump("lease_expiries", requeued.length + failed.length);
-    for (const job of [...requeued, ...failed]) this.notify(job);
-    await deliverDueWebhooks(this);
+    const timedOut = failOverdueRuns(this, now);
+    for (const job of [...requeued, ...failed, ...timedOut]) this.notify(job);
+    this.checkWaitingJobs(now);
+    // Queue work first; webhook deliveries only start here and run beside it (never awaited).
+    for (const job of timedOut) if (job.state === "queued") await dispatchJob(this, job, job.agent_id ?? undefined);
+    if (requeued.length || timedOut.length) await fillAll(this);
+    this.webhooks.pump();
     await this.sweepExpired(now);
+    await this.inputUploads.sweep(now);
     this.forgetSilentAgents();
-    if (requeued.length) await fillAll(this);
-    const next = this.store.nextDeadline();
-    if (next !== null) this.armAlarm(Math.max(next, this.now() + 50));
+    this.health.sweep(now, (id) => this.agents.get(id) !== undefined);
+    const next = [this.store.nextDeadline(now), nextSilenceCheck(this), this.inputUploads.nextDeadline(), this.waitDueAt].filter((t): t is number => t !== null);
+    if (next.length) this.armAlarm(Math.max(Math.min(...next), this.now() + 50));
+  }
+
+  /** Jobs no connected agent can run fail after MAX_WAIT_S (see waiting.ts); looked at once a minute at most, or when one is due. */
+  private checkWaitingJobs(now: number): void {
+    if (now < this.waitCheckAt && (this.waitDueAt === null || now < this.waitDueAt)) return;
+    const { failed, nextAt } = failHopelessJobs(this, now);
+    this.waitCheckAt = now + waitCheckMs(this.config.MAX_WAIT_S);
+    this.waitDueAt = nextAt;
+    for (const job of failed) this.notify(job);
+    if (failed.length) this.store.bump("jobs_no_capable_agent", failed.length);
   }
 
   /** Agents whose socket is gone and who hold nothing are forgotten. */
@@ -344,7 +466,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
   private async sweepExpired(now: number): Promise<void> {
     for (const job of this.store.expired(now, 100)) {
       await this.deletePrefix(`out/${job.id}/`, () => true);
-      await Promise.all(job.inputs.map((i) => this.env.FILES.delete(`in/${i.upload_id}`)));
+      // Inputs belong to the uploads registry: it deletes one when no unexpired job holds it and its TTL passed.
+      if (job.inputs.length) await uploadRegistry(this.env).releaseUploads(job.inputs.map((i) => i.upload_id));
       this.store.delete(job.id);
       this.store.bump("jobs_expired");
     }

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { CLOSE } from "../../shared/protocol.ts";
 import { call, submit } from "../test/http.ts";
+import { SELF } from "cloudflare:test";
 import { TestAgent } from "../test/agent-socket.ts";
+import { TEST_KEYS } from "../test/bindings.ts";
 
 type Json = Record<string, any>;
 const agents: TestAgent[] = [];
@@ -117,7 +119,7 @@ describe("dispatch and the lease lifecycle", () => {
     await new Promise((r) => setTimeout(r, 60));
     const runMs = new Map<string, number>([[quick.body.task_id, 25], [odd.body.task_id, 30 * 86_400_000]]);
     for (const job of jobs) {
-      a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [], run_ms: runMs.get(job.job_id) ?? 0 });
+      await a.complete(job, { run_ms: runMs.get(job.job_id) ?? 0 });
       await a.next("ack");
     }
     const done = await task(quick.body.task_id);
@@ -133,12 +135,12 @@ describe("dispatch and the lease lifecycle", () => {
     await a.next("welcome");
     const { body } = await submit();
     const job = await a.next("job");
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [] });
+    await a.complete(job);
     await a.next("ack");
     // A resend (its ack was lost) is acknowledged again but applied only once.
     a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key: `out/${job.job_id}/${job.lease_id}/0`, content_type: "image/png", bytes: 1, filename: "late.png", node_id: "9" }] });
     expect((await a.next("ack")).of).toBe("complete");
-    expect((await task(body.task_id)).result.outputs).toHaveLength(0);
+    expect((await task(body.task_id)).result.outputs.map((o: Json) => o.filename)).toEqual([`${body.task_id}-0.png`]);
     a.send({ type: "fail", job_id: job.job_id, lease_id: "lse_0000000000000000", retryable: true, error: { code: "x", message: "y" } });
     expect((await a.next("error")).code).toBe("stale_lease");
     expect((await task(body.task_id)).status).toBe("SUCCESS");
@@ -148,17 +150,23 @@ describe("dispatch and the lease lifecycle", () => {
     const a = await agent();
     a.hello();
     await a.next("welcome");
-    const { body } = await submit();
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      // The agent takes the job and then goes silent: no heartbeat, no progress.
-      const job = await a.next("job", 8000, (j) => j.job_id === body.task_id);
-      expect(job.attempt).toBe(attempt);
+    // The agent stays alive (heartbeats) but never renews the job's lease: each lease expires,
+    // and its next heartbeat (proof of life after the expiry) brings the job back to it.
+    const beat = setInterval(() => a.send({ type: "heartbeat", leases: [] }), 400);
+    try {
+      const { body } = await submit();
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const job = await a.next("job", 8000, (j) => j.job_id === body.task_id);
+        expect(job.attempt).toBe(attempt);
+      }
+      await expect.poll(async () => (await task(body.task_id)).status, { timeout: 8000, interval: 200 }).toBe("FAILURE");
+      const t = await task(body.task_id);
+      expect(t.attempts).toBe(3);
+      expect(t.error.code).toBe("lease_expired");
+      expect(t.error.message).toContain("3 of 3");
+    } finally {
+      clearInterval(beat);
     }
-    await expect.poll(async () => (await task(body.task_id)).status, { timeout: 8000, interval: 200 }).toBe("FAILURE");
-    const t = await task(body.task_id);
-    expect(t.attempts).toBe(3);
-    expect(t.error.code).toBe("lease_expired");
-    expect(t.error.message).toContain("3 of 3");
   });
 
   it("keeps a lease alive with heartbeats past its TTL", async () => {
@@ -210,7 +218,7 @@ describe("dispatch and the lease lifecycle", () => {
     // Two leases held, one uploading: both limits are reached even when the second uploads too.
     a.send({ type: "progress", job_id: second.job_id, lease_id: second.lease_id, phase: "uploading", value: 0, max: 1 });
     await expect(a.next("job", 300)).rejects.toThrow();
-    a.send({ type: "complete", job_id: first.job_id, lease_id: first.lease_id, outputs: [] });
+    await a.complete(first);
     await a.next("ack");
     const third = await a.next("job");
     expect([first.job_id, second.job_id]).not.toContain(third.job_id);
@@ -265,7 +273,7 @@ describe("dispatch and the lease lifecycle", () => {
     await warm.next("welcome");
     await submit();
     const j1 = await warm.next("job");
-    warm.send({ type: "complete", job_id: j1.job_id, lease_id: j1.lease_id, outputs: [] });
+    await warm.complete(j1);
     await warm.next("ack");
     const cold = await agent();
     cold.hello({ inventory: { checkpoints: ["v1-5-pruned-emaonly.safetensors", "other.safetensors"], loras: ["Flux-Ghibli-Art-LoRA.safetensors"] } });
@@ -286,18 +294,12 @@ describe("dispatch and the lease lifecycle", () => {
     expect(text.status).toBe(415);
   });
 
-  it("keeps pools apart: an agent in another pool gets none of the default pool's jobs", async () => {
-    const other = await agent({ pool: "xl" });
-    other.hello({ pool: "xl", capacity: 4 });
-    await other.next("welcome");
-    const { body } = await submit({ prompt: "default pool" }, "alice", { priority: 100 });
-    expect(body.task_id.endsWith(".default")).toBe(true);
-    await expect(other.next("job", 500)).rejects.toThrow(/no job/);
-    const listed = (await (await call("GET", "/agents?pool=xl", "admin")).json()) as Json;
-    expect(listed.agents.map((x: Json) => x.agent_id)).toEqual([other.id]);
-    expect(listed.agents[0].pool).toBe("xl");
-    const hello = await agent({ pool: "xl" });
-    hello.hello({ pool: "default" });
+  it("joins only pools the manifests name; hello must name the connect URL's pool", async () => {
+    const res = await SELF.fetch(`http://edge.test/agent/connect?pool=xl&agent_id=a-xl`, { headers: { upgrade: "websocket", authorization: `Bearer ${TEST_KEYS.agent}` } });
+    expect(res.status).toBe(404);
+    expect((await call("GET", "/agents?pool=xl", "admin")).status).toBe(404);
+    const hello = await agent({ pool: "default" });
+    hello.hello({ pool: "xl" });
     expect((await hello.next("error")).message).toContain("must match the connect URL");
   });
 

@@ -1,7 +1,14 @@
-import { AgentMessageSchema, CLOSE, PROTOCOL_VERSION, type AgentMessage, type EdgeMessage } from "../../shared/protocol.ts";
+import { AgentMessageSchema, CLOSE, PROTOCOL_VERSION, type AgentMessage, type EdgeMessage, type JobError } from "../../shared/protocol.ts";
+import { boundError } from "./agent-errors.ts";
 import type { QueueCore } from "./core.ts";
 import { dispatchJob, fillAgent } from "./dispatcher.ts";
+import { heartbeatMs, lastSeenMaxStaleMs, silenceBoundMs } from "./liveness.ts";
+import { chargesRig, rememberLostAttempt, rigFailed } from "./rig-outcomes.ts";
 import type { Job } from "./types.ts";
+import { verifyOutputs } from "./verify-outputs.ts";
+
+/** Hand-backs of a started run (ComfyUI became unreachable) that cost the job no attempt. */
+export const FREE_RUNNING_HANDBACKS = 2;
 
 /** What an agent socket carries through hibernation. */
 export interface AgentAttachment {
@@ -9,6 +16,8 @@ export interface AgentAttachment {
   agent_id: string;
   pool: string;
   hello: boolean;
+  /** The name of the agent key that opened the socket (absent on sockets from before keys were bound). */
+  key?: string;
 }
 
 function summarize(issues: { path: PropertyKey[]; message: string }[]): string {
@@ -18,11 +27,26 @@ function summarize(issues: { path: PropertyKey[]; message: string }[]): string {
     .join("; ");
 }
 
+/**
+ * The largest agent frame, in UTF-8 bytes. The runtime hands webSocketMessage a whole message,
+ * already buffered (there is no hook that sees a frame's length first); what bounds that buffer
+ * is the runtime's own message cap (workerd's network sockets: 1 MiB unless a compat flag raises
+ * it; Cloudflare's is larger). Anything over this limit is refused here, before it is parsed.
+ */
+export const MAX_FRAME_BYTES = 1 << 20;
+
+/** Whether a text frame is over MAX_FRAME_BYTES in UTF-8; encodes only when its length cannot decide. */
+function overFrameLimit(s: string): boolean {
+  if (s.length > MAX_FRAME_BYTES) return true;
+  if (s.length * 3 <= MAX_FRAME_BYTES) return false;
+  return new TextEncoder().encode(s).byteLength > MAX_FRAME_BYTES;
+}
+
 /** Parses and acts on one frame from an agent. Invalid frames get an `error` and change nothing. */
 export async function onAgentFrame(q: QueueCore, ws: WebSocket, att: AgentAttachment, raw: string | ArrayBuffer): Promise<void> {
   const reply = (msg: EdgeMessage) => q.send(ws, msg);
-  if (typeof raw !== "string" || raw.length > 1_000_000) {
-    reply({ type: "error", code: "invalid_frame", message: "Frames must be JSON text under 1 MB." });
+  if (typeof raw !== "string" || overFrameLimit(raw)) {
+    reply({ type: "error", code: "invalid_frame", message: `Frames must be JSON text of at most ${MAX_FRAME_BYTES} bytes (1 MiB).` });
     return;
   }
   let data: unknown;
@@ -56,7 +80,9 @@ export async function onAgentFrame(q: QueueCore, ws: WebSocket, att: AgentAttach
     reply({ type: "error", code: "hello_required", message: "Send `hello` first." });
     return;
   }
-  q.agents.touch(att.agent_id, q.now());
+  // Any valid frame is proof of life (liveness.ts), and clears an expired lease's doubt.
+  q.agents.touch(att.agent_id, q.now(), lastSeenMaxStaleMs(q.config));
+  q.health.heard(att.agent_id, q.now());
   await handle(q, ws, att, msg);
 }
 
@@ -69,10 +95,21 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
     q.send(ws, { type: "error", code: "invalid_frame", message: "hello.agent_id and hello.pool must match the connect URL." });
     return;
   }
+  // An agent id belongs to the key that registered it while the queue knows it (connected or
+  // holding leases): another key may neither close its connection nor report on its leases.
+  const bound = q.agents.get(att.agent_id)?.key ?? null;
+  if (bound !== null && att.key !== undefined && bound !== att.key) {
+    q.send(ws, { type: "error", code: "agent_id_taken", message: `Agent id ${att.agent_id} is in use by another agent key; pick another id (--name) or use that key.` });
+    ws.close(CLOSE.identityTaken, `agent id ${att.agent_id} belongs to another agent key`);
+    return;
+  }
   for (const other of q.agentSockets(att.agent_id)) {
     if (other !== ws) other.close(CLOSE.replaced, "replaced by a newer connection of the same agent");
   }
-  q.agents.register(msg, q.now());
+  const now = q.now();
+  q.agents.register(msg, now, att.key ?? bound);
+  q.health.heard(att.agent_id, now);
+  q.armAlarm(now + silenceBoundMs(q.config) + 1);
   ws.serializeAttachment({ ...att, hello: true } satisfies AgentAttachment);
   q.markConnected(att.agent_id);
   q.send(ws, {
@@ -80,7 +117,7 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
     protocol: PROTOCOL_VERSION,
     agent_id: att.agent_id,
     lease_ttl_ms: q.config.LEASE_TTL_MS,
-    heartbeat_ms: Math.max(250, Math.floor(q.config.LEASE_TTL_MS / 3)),
+    heartbeat_ms: heartbeatMs(q.config),
   });
   await fillAgent(q, att.agent_id);
 }
@@ -112,12 +149,50 @@ async function afterFreedSlot(q: QueueCore, att: AgentAttachment, requeued: Job 
   await fillAgent(q, att.agent_id, retry?.id ?? null);
 }
 
+/** A lease's progress never goes backwards, whatever order its reports arrive in. */
+function steadyPercent(before: Job | null, leaseId: string, percent: number): number {
+  const last = before?.lease_id === leaseId ? before.progress?.percent : undefined;
+  return Math.max(percent, last ?? 0);
+}
+
+function currentLease(q: QueueCore, jobId: string, leaseId: string): boolean {
+  const job = q.store.get(jobId);
+  return job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
+}
+
+/** Records a report's outcome in the rig's health (rig-outcomes.ts); returns whether the job gets the attempt back. */
+function rigOutcome(q: QueueCore, agentId: string, jobId: string, error: JobError, retryable: boolean, now: number): boolean {
+  if (chargesRig(error.code, retryable)) return rigFailed(q, agentId, jobId, error, "retryable_failure", now);
+  q.health.neutral(agentId, now);
+  return false;
+}
+
 /** ComfyUI refused models this agent announced: stop routing them here until its next hello. */
 function forgetMissingModels(q: QueueCore, agentId: string, details: unknown): void {
   const missing = (details as { missing_models?: unknown } | null)?.missing_models;
   if (!Array.isArray(missing)) return;
   const names = missing.filter((m): m is string => typeof m === "string").map((m) => m.slice(m.lastIndexOf("/") + 1));
   if (names.length) q.agents.forgetModels(agentId, names);
+}
+
+/**
+ * A `complete` whose outputs the edge cannot vouch for (none named, or keys this lease never
+ * uploaded) is a failed attempt with that cause, retried like any retryable failure. The agent
+ * gets its ack (the report was received) and an error saying why it did not count.
+ */
+async function failUnverified(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: { job_id: string; lease_id: string }, error: JobError): Promise<void> {
+  const now = q.now();
+  // A rig that claims success without its outputs is failing, like one that reports the failure.
+  const refund = rigOutcome(q, att.agent_id, msg.job_id, error, true, now);
+  const job = q.store.fail(msg.job_id, msg.lease_id, error, true, now, q.config.RETENTION_DAYS * 86_400_000, refund);
+  rememberLostAttempt(q, att.agent_id, job, refund, now);
+  q.send(ws, { type: "error", code: error.code, message: error.message, job_id: msg.job_id, lease_id: msg.lease_id });
+  q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
+  if (!job) return;
+  q.store.bump("unverified_completions");
+  if (job.state === "queued") q.store.bump("retries");
+  q.notify(job);
+  return afterFreedSlot(q, att, job);
 }
 
 async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Exclude<AgentMessage, { type: "hello" }>): Promise<void> {
@@ -137,8 +212,11 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       const before = q.store.get(msg.job_id);
       const job = q.store.progress(msg.job_id, msg.lease_id, {
         phase: msg.phase, value: msg.value, max: msg.max, node: msg.node ?? null, step_name: msg.step_name ?? null,
-      }, expires, now);
+        ...(msg.percent === undefined ? {} : { percent: steadyPercent(before, msg.lease_id, msg.percent) }),
+        ...(msg.unit === undefined ? {} : { unit: msg.unit }),
+      }, expires, now, q.config.RUN_TIMEOUT_GRACE_MS);
       if (!job) return refuse(q, ws, msg.job_id, msg.lease_id, "progress");
+      if (job.run_deadline !== null && before?.run_deadline !== job.run_deadline) q.armAlarm(job.run_deadline);
       if (before?.state !== job.state) q.notify(job);
       else q.notifyProgress(job);
       // Uploading frees the job's ComfyUI slot (shared/protocol.ts freeSlots): the next job can start.
@@ -152,19 +230,29 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
         q.send(ws, { type: "error", code: "invalid_frame", message: `Output key ${foreign.key} is outside this lease's grant ${prefix}.`, job_id: msg.job_id, lease_id: msg.lease_id });
         return;
       }
-      const job = q.store.complete(msg.job_id, msg.lease_id, msg.outputs, now, q.config.RETENTION_DAYS * 86_400_000, msg.run_ms);
+      const held = q.store.get(msg.job_id);
+      const current = held !== null && held.lease_id === msg.lease_id && (held.state === "leased" || held.state === "running");
+      const verified = current ? verifyOutputs(msg.outputs, q.store.uploadsOf(msg.job_id, msg.lease_id)) : { ok: true as const, outputs: msg.outputs };
+      if (!verified.ok) return failUnverified(q, ws, att, msg, verified.error);
+      const job = q.store.complete(msg.job_id, msg.lease_id, verified.outputs, now, q.config.RETENTION_DAYS * 86_400_000, msg.run_ms, msg.dropped_outputs ?? 0);
       if (!job) {
         if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "complete");
         return;
       }
       q.send(ws, { type: "ack", of: "complete", job_id: msg.job_id, lease_id: msg.lease_id });
+      q.health.success(att.agent_id, msg.job_id, now);
       q.notify(job);
       return afterFreedSlot(q, att, null);
     }
     case "fail": {
       if (msg.error.code === "model_missing") forgetMissingModels(q, att.agent_id, msg.error.details);
-      const job = q.store.fail(msg.job_id, msg.lease_id, msg.error, msg.retryable, now, q.config.RETENTION_DAYS * 86_400_000);
+      const error = boundError(msg.error);
+      // The raw report (rig paths and all) is for operators; clients see it redacted (views.ts).
+      console.log(JSON.stringify({ msg: "agent reported a failure", task_id: msg.job_id, lease_id: msg.lease_id, agent_id: att.agent_id, retryable: msg.retryable, error }));
+      const refund = currentLease(q, msg.job_id, msg.lease_id) ? rigOutcome(q, att.agent_id, msg.job_id, error, msg.retryable, now) : false;
+      const job = q.store.fail(msg.job_id, msg.lease_id, error, msg.retryable, now, q.config.RETENTION_DAYS * 86_400_000, refund);
+      if (chargesRig(error.code, msg.retryable)) rememberLostAttempt(q, att.agent_id, job, refund, now);
       if (!job) {
         if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "fail", job_id: msg.job_id, lease_id: msg.lease_id });
         else refuse(q, ws, msg.job_id, msg.lease_id, "fail");
@@ -176,6 +264,22 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       return afterFreedSlot(q, att, job);
     }
     case "release": {
+      const held = q.store.get(msg.job_id);
+      if (held && held.state === "running" && held.lease_id === msg.lease_id && held.handbacks >= FREE_RUNNING_HANDBACKS) {
+        // A job whose runs keep losing their ComfyUI may be what brings ComfyUI down: from now on
+        // a hand-back costs an attempt, so a poison job ends instead of visiting every rig forever.
+        const error = {
+          code: "comfyui_unavailable",
+          message: `ComfyUI became unreachable while this job ran, ${held.handbacks + 1} times in a row; the job itself may be what brings ComfyUI down.`,
+        };
+        const failed = q.store.fail(msg.job_id, msg.lease_id, error, true, now, q.config.RETENTION_DAYS * 86_400_000, false);
+        if (failed) {
+          if (failed.state === "queued") q.store.bump("retries");
+          q.send(ws, { type: "ack", of: "release", job_id: msg.job_id, lease_id: msg.lease_id });
+          q.notify(failed);
+          return afterFreedSlot(q, att, failed);
+        }
+      }
       const job = q.store.release(msg.job_id, msg.lease_id, now);
       if (!job) {
         if (alreadySettled(q, msg.job_id, msg.lease_id)) q.send(ws, { type: "ack", of: "release", job_id: msg.job_id, lease_id: msg.lease_id });
@@ -190,7 +294,18 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       return;
     }
     case "pause": {
-      q.agents.setAccepting(att.agent_id, false);
+      q.agents.setAccepting(att.agent_id, false, msg.reason ?? "paused by the agent");
+      return;
+    }
+    case "resume": {
+      q.agents.setAccepting(att.agent_id, true);
+      await fillAgent(q, att.agent_id);
+      return;
+    }
+    case "inventory": {
+      // New files may make queued jobs runnable here (and gone ones stop being routed here).
+      q.agents.setInventory(att.agent_id, msg.inventory);
+      await fillAgent(q, att.agent_id);
       return;
     }
   }

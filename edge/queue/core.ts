@@ -1,6 +1,7 @@
 import type { EdgeMessage } from "../../shared/protocol.ts";
 import type { Config } from "../env.ts";
 import type { AgentRegistry } from "./agents.ts";
+import type { HealthBook } from "./health.ts";
 import type { JobStore } from "./store.ts";
 import type { Job } from "./types.ts";
 
@@ -10,7 +11,8 @@ export interface QueueCore {
   readonly config: Config;
   readonly store: JobStore;
   readonly agents: AgentRegistry;
-  readonly maxOutputs: number;
+  /** Each rig's outcomes, quarantine and proof of life (health.ts). */
+  readonly health: HealthBook;
   now(): number;
   /** Sends one frame; false when the socket is gone. */
   send(ws: WebSocket, msg: EdgeMessage): boolean;
@@ -18,6 +20,8 @@ export interface QueueCore {
   agentSockets(agentId: string): WebSocket[];
   isConnected(agentId: string): boolean;
   markConnected(agentId: string): void;
+  /** The agent counts as gone (silent past the bound) even while its socket is still closing. */
+  markDisconnected(agentId: string): void;
   /** A job changed state: tell its subscribers, and on a terminal state start its webhook and cleanup. */
   notify(job: Job): void;
   notifyProgress(job: Job): void;

@@ -11,8 +11,10 @@ export function primaryModel(job: Job): string | null {
   return main ? main.name : null;
 }
 
+/** Free slots, within what the rig's health allows (none while quarantined or unproven, one probe after the back-off). */
 export function freeSlots(q: QueueCore, agent: AgentRecord): number {
-  return slotsLeft(agent, q.store.held(agent.agent_id));
+  const held = q.store.held(agent.agent_id);
+  return Math.min(slotsLeft(agent, held), q.health.allowance(agent.agent_id, q.now(), held.total));
 }
 
 function available(q: QueueCore): AgentRecord[] {
@@ -27,6 +29,7 @@ async function leaseTo(q: QueueCore, job: Job, agent: AgentRecord): Promise<bool
   const leased = q.store.lease(job.id, agent.agent_id, leaseId, expires);
   if (!leased) return false;
   q.agents.setLastModel(agent.agent_id, primaryModel(leased));
+  q.health.leased(agent.agent_id, job.id, now);
   q.store.observeDispatch(now - leased.enqueued_at);
   q.armAlarm(expires);
   const text = await jobMessage(q, leased, leaseId, expires);
@@ -55,11 +58,12 @@ async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: num
       base_url: `${q.config.PUBLIC_URL}/agent/uploads/${prefix}`,
       exp,
       sig: await sign(q.config.SIGNING_KEY, "upload", prefix, exp),
-      max_files: q.maxOutputs,
+      max_files: job.max_outputs,
       max_bytes: q.config.MAX_UPLOAD_BYTES,
     },
     inputs: await q.inputUrls(job),
     models: job.models.map((m) => `${m.folder}/${m.name}`),
+    timeout_s: job.timeout_s,
   };
   return `${JSON.stringify(msg).slice(0, -1)},"graph":${q.store.graphJson(job.seq)}}`;
 }
@@ -71,7 +75,7 @@ export async function dispatchJob(q: QueueCore, job: Job, exclude?: string): Pro
     .filter((a) => a.agent_id !== exclude)
     .map((a) => {
       const held = q.store.held(a.agent_id);
-      return { a, free: slotsLeft(a, held), held: held.total - held.uploading };
+      return { a, free: freeSlots(q, a), held: held.total - held.uploading };
     })
     .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, () => q.store.modelSets()).includes(job.models_sig))
     // Idle agents first (a prefetch slot on a busy one is the last resort), then the one with the model warm.

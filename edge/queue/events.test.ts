@@ -40,7 +40,7 @@ describe("GET /tasks/{id}/events", () => {
     const feed = await watch(body.events_url);
     const { a, job } = await agentWithJob(body.task_id);
     for (let v = 1; v <= 3; v++) a.send({ type: "progress", job_id: job.job_id, lease_id: job.lease_id, phase: "running", value: v, max: 3, step_name: "KSampler" });
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key: `out/${job.job_id}/${job.lease_id}/0`, content_type: "image/png", bytes: 1, filename: "x.png", node_id: "9" }] });
+    await a.complete(job);
     await a.next("ack");
     expect(await feed.closed).toBe(1000);
     a.close();
@@ -72,7 +72,7 @@ describe("GET /tasks/{id}/events", () => {
     expect(res.headers.get("content-type")).toBe("text/event-stream");
     const { a, job } = await agentWithJob(body.task_id);
     a.send({ type: "progress", job_id: job.job_id, lease_id: job.lease_id, phase: "running", value: 1, max: 2 });
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [] });
+    await a.complete(job);
     await a.next("ack");
     a.close();
     const events = await readSse(res);

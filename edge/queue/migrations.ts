@@ -75,6 +75,85 @@ export const MIGRATIONS: string[][] = [
     `INSERT INTO job_payloads (seq, params, graph) SELECT seq, params, graph FROM jobs WHERE state IN ('queued', 'leased', 'running')`,
     `UPDATE jobs SET params = '', graph = '' WHERE state IN ('queued', 'leased', 'running')`,
   ],
+  // Timeouts that hold and outputs the edge itself accepted: a running attempt's deadline
+  // (run start + timeout_s + grace), the job's count of timed-out attempts and how many of
+  // those it may retry, and the output keys each lease actually uploaded.
+  [
+    `ALTER TABLE jobs ADD COLUMN run_deadline INTEGER`,
+    `ALTER TABLE jobs ADD COLUMN timeouts INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE jobs ADD COLUMN retry_on_timeout INTEGER NOT NULL DEFAULT 1`,
+    `CREATE INDEX jobs_run_deadline ON jobs (run_deadline) WHERE state = 'running'`,
+    `CREATE TABLE lease_uploads (
+      key TEXT PRIMARY KEY,
+      job_id TEXT NOT NULL,
+      lease_id TEXT NOT NULL,
+      bytes INTEGER NOT NULL,
+      content_type TEXT NOT NULL
+    )`,
+    `CREATE INDEX lease_uploads_job ON lease_uploads (job_id, lease_id)`,
+  ],
+  // Gray failures: fair share between keys within a priority (a start tag per job, see
+  // fair-share.ts; both queue indexes order by it), the key an agent id is bound to, each
+  // rig's health record (quarantine, probe, proof of life), and the attempts each job lost
+  // on which rig (refunded if that rig is quarantined).
+  [
+    `ALTER TABLE jobs ADD COLUMN fair_tag INTEGER NOT NULL DEFAULT 0`,
+    `DROP INDEX jobs_queue`,
+    `CREATE INDEX jobs_queue ON jobs (priority DESC, fair_tag, seq) WHERE state = 'queued'`,
+    `DROP INDEX jobs_owner_queued`,
+    `CREATE INDEX jobs_owner_queued ON jobs (owner, priority, fair_tag) WHERE state = 'queued'`,
+    `ALTER TABLE agents ADD COLUMN agent_key TEXT`,
+    `CREATE TABLE agent_health (
+      agent_id TEXT PRIMARY KEY,
+      state TEXT NOT NULL,
+      streak INTEGER NOT NULL,
+      strikes INTEGER NOT NULL,
+      reason TEXT,
+      since INTEGER,
+      until INTEGER,
+      probe_job TEXT,
+      unproven_since INTEGER,
+      recent TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`,
+    `CREATE TABLE attempt_failures (job_id TEXT NOT NULL, agent_id TEXT NOT NULL, at INTEGER NOT NULL)`,
+    `CREATE INDEX attempt_failures_agent ON attempt_failures (agent_id)`,
+  ],
+  // Client uploads on record (edge/uploads/registry.ts): owner, size and dimensions for the
+  // per-key quota and the pixel budget, a TTL, and how many unexpired jobs hold each one.
+  // Only the uploads registry object fills it; in the pool queues it stays empty.
+  [
+    `CREATE TABLE input_uploads (
+      id TEXT PRIMARY KEY,
+      owner TEXT NOT NULL,
+      bytes INTEGER NOT NULL,
+      content_type TEXT NOT NULL,
+      width INTEGER NOT NULL,
+      height INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL,
+      refs INTEGER NOT NULL DEFAULT 0
+    )`,
+    `CREATE INDEX input_uploads_owner ON input_uploads (owner)`,
+    `CREATE INDEX input_uploads_due ON input_uploads (expires_at) WHERE refs = 0`,
+  ],
+  // Why an agent takes no jobs, in its own words (`pause.reason`: its ComfyUI is unreachable, it drains).
+  [`ALTER TABLE agents ADD COLUMN pause_reason TEXT`],
+  // Per-workflow output limits: how many files a job may deliver (the manifest's `max_outputs`)
+  // and how many its graph made beyond that, which the agent dropped and the task view reports.
+  // And since when no connected agent could run a model set (its queued jobs fail after MAX_WAIT_S).
+  [
+    `ALTER TABLE jobs ADD COLUMN max_outputs INTEGER NOT NULL DEFAULT 64`,
+    `ALTER TABLE jobs ADD COLUMN outputs_dropped INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE model_sets ADD COLUMN hopeless_since INTEGER`,
+  ],
+  // GET /v1/jobs walks a key's jobs (or everyone's) newest first; and how many times a running
+  // job was handed back because its ComfyUI went away (past a few, a hand-back costs an attempt).
+  [
+    `CREATE INDEX jobs_owner_created ON jobs (owner, created_at DESC, id DESC)`,
+    `CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC)`,
+    `ALTER TABLE jobs ADD COLUMN handbacks INTEGER NOT NULL DEFAULT 0`,
+  ],
 ];
 
 /** Brings the schema to `target` (default: the newest); returns the version reached. */

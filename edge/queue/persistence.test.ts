@@ -30,7 +30,7 @@ describe("the queue survives eviction (state in SQLite and socket attachments)",
     await evictDurableObject(queueFor(env, "default"));
     const { body } = await submit({ prompt: "after eviction" }, "alice", { priority: 100 });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [] });
+    await a.complete(job);
     await a.next("ack");
     expect(((await (await task(body.task_id)).json()) as Json).status).toBe("SUCCESS");
     a.close();
@@ -51,9 +51,9 @@ describe("retention", () => {
     await a.next("ack");
     a.send({ type: "heartbeat", leases: [] });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id && j.attempt === 2);
-    const key = `out/${job.job_id}/${job.lease_id}/0`;
-    await env.FILES.put(key, new Uint8Array([1, 2, 3]), { httpMetadata: { contentType: "image/png" } });
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key, content_type: "image/png", bytes: 3, filename: "a.png", node_id: "9" }] });
+    const { output } = await a.upload(job);
+    const key = output.key;
+    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [output] });
     await a.next("ack", 5000, (m) => m.of === "complete");
     a.close();
     // Objects from abandoned attempts go as soon as the job ends; its outputs stay.
@@ -79,7 +79,7 @@ describe("retention", () => {
     await a.next("welcome");
     const { body } = await submit({ prompt: "expiring" }, "alice", { priority: 100 });
     const job = await a.next("job", 5000, (j) => j.job_id === body.task_id);
-    a.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [{ key: `out/${job.job_id}/${job.lease_id}/0`, content_type: "image/png", bytes: 1, filename: "a.png", node_id: "9" }] });
+    await a.complete(job);
     await a.next("ack");
     a.close();
     const soon = Date.now() + 60_000;

@@ -1,5 +1,7 @@
 import type { HeldLeases, JobError, Output } from "../../shared/protocol.ts";
 import type { Job, JobState, NewJob, ProgressState, WebhookState } from "./types.ts";
+import { fairPosition, fairTag } from "./fair-share.ts";
+import { listWhere, type JobListFilter } from "./job-list.ts";
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -12,7 +14,7 @@ const COLUMNS = [
   "seq", "id", "owner", "workflow_id", "pool", "state", "priority", "attempts", "max_attempts", "models", "models_sig",
   "inputs", "seed", "output_format", "quality", "timeout_s", "lease_id", "lease_expires", "agent_id", "progress",
   "outputs", "error", "created_at", "enqueued_at", "started_at", "finished_at", "expires_at", "idem_key", "idem_hash",
-  "webhook_url", "webhook", "webhook_next_at",
+  "webhook_url", "webhook", "webhook_next_at", "run_deadline", "timeouts", "retry_on_timeout", "max_outputs", "outputs_dropped", "handbacks",
 ].join(", ");
 
 function toJob(row: Row): Job {
@@ -54,6 +56,15 @@ export class JobStore {
     return this.sql.exec<{ graph: string }>(`SELECT graph FROM job_payloads WHERE seq = ?`, seq).one().graph;
   }
 
+  /** A page of jobs, newest first (`GET /v1/jobs`). */
+  list(filter: JobListFilter): Job[] {
+    const { where, binds } = listWhere(filter);
+    return this.sql
+      .exec<Row>(`SELECT ${COLUMNS} FROM jobs ${where} ORDER BY created_at DESC, id DESC LIMIT ?`, ...binds, filter.limit)
+      .toArray()
+      .map(toJob);
+  }
+
   byIdempotencyKey(owner: string, key: string): Job | null {
     const row = this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE owner = ? AND idem_key = ?`, owner, key).toArray()[0];
     return row ? toJob(row) : null;
@@ -73,16 +84,9 @@ export class JobStore {
     return out;
   }
 
-  /** 1-based position among queued jobs (priority first, then arrival). */
+  /** 1-based position among queued jobs, in dispatch order (priority, then fair share between keys, then arrival). */
   positionOf(job: Job): number {
-    return (
-      this.sql.exec<{ n: number }>(
-        `SELECT count(*) AS n FROM jobs WHERE state = 'queued' AND (priority > ? OR (priority = ? AND seq < ?))`,
-        job.priority,
-        job.priority,
-        job.seq,
-      ).one().n + 1
-    );
+    return fairPosition(this.sql, job.id);
   }
 
   /** Inserts a queued job; `newModelSet` tells whether its model combination was never seen here before. */
@@ -99,10 +103,10 @@ export class JobStore {
       .exec<{ seq: number }>(
         // params and graph: '' in the row (migration 1 made them NOT NULL), the values in job_payloads.
         `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
-          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url, retry_on_timeout, fair_tag, max_outputs)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
-        j.idem_key, j.idem_hash, j.webhook_url,
+        j.idem_key, j.idem_hash, j.webhook_url, j.retry_on_timeout ?? 1, fairTag(this.sql, j.owner, j.priority), j.max_outputs ?? 64,
       )
       .one();
     this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, j.params_json, j.graph_json);
@@ -112,9 +116,41 @@ export class JobStore {
       output_format: j.output_format, quality: j.quality, timeout_s: j.timeout_s, lease_id: null, lease_expires: null,
       agent_id: null, progress: null, outputs: null, error: null, created_at: now, enqueued_at: now, started_at: null,
       finished_at: null, expires_at: null, idem_key: j.idem_key, idem_hash: j.idem_hash, webhook_url: j.webhook_url,
-      webhook: null, webhook_next_at: null,
+      webhook: null, webhook_next_at: null, run_deadline: null, timeouts: 0, retry_on_timeout: j.retry_on_timeout ?? 1,
+      max_outputs: j.max_outputs ?? 64, outputs_dropped: 0, handbacks: 0,
     };
     return { job, newModelSet };
+  }
+
+  /**
+   * For each model signature with queued jobs (one pass over the queue): its models, since when its
+   * oldest job waits, and since when no connected agent could run it (null: one could at the last look).
+   */
+  queuedSince(): { sig: string; models: string; since: number; hopeless_since: number | null }[] {
+    return this.sql
+      .exec<{ sig: string; models: string; since: number; hopeless_since: number | null }>(
+        `SELECT q.sig, m.models, q.since, m.hopeless_since FROM
+           (SELECT models_sig AS sig, MIN(enqueued_at) AS since FROM jobs WHERE state = 'queued' GROUP BY models_sig) q
+         JOIN model_sets m ON m.sig = q.sig`,
+      )
+      .toArray();
+  }
+
+  setHopelessSince(sig: string, since: number | null): void {
+    this.sql.exec(`UPDATE model_sets SET hopeless_since = ? WHERE sig = ?`, since, sig);
+  }
+
+  /** Fails queued jobs of one model signature that have waited since `before` or longer (a bounded batch). */
+  failWaiting(sig: string, before: number, error: JobError, now: number, retentionMs: number, limit = 200): Job[] {
+    return this.sql
+      .exec<Row>(
+        `UPDATE jobs SET state = 'failed', error = ?, finished_at = ?, expires_at = ?, lease_expires = NULL
+         WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND models_sig = ? AND enqueued_at <= ? LIMIT ?)
+         RETURNING ${COLUMNS}`,
+        JSON.stringify(error), now, now + retentionMs, sig, before, limit,
+      )
+      .toArray()
+      .map(toJob);
   }
 
   /** All model signatures ever queued here, with their model lists (few: one per workflow/model choice). */
@@ -122,13 +158,13 @@ export class JobStore {
     return this.sql.exec<{ sig: string; models: string }>(`SELECT sig, models FROM model_sets`).toArray();
   }
 
-  /** The highest-priority, oldest queued job whose model signature is one of `sigs`. */
+  /** The next queued job (priority, then fair share between keys, then arrival) whose model signature is one of `sigs`. */
   nextFor(sigs: string[], skipJob: string | null = null): Job | null {
     if (sigs.length === 0) return null;
     const marks = sigs.map(() => "?").join(",");
     const row = this.sql
       .exec<Row>(
-        `SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) AND id IS NOT ? ORDER BY priority DESC, seq LIMIT 1`,
+        `SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) AND id IS NOT ? ORDER BY priority DESC, fair_tag, seq LIMIT 1`,
         ...sigs,
         skipJob,
       )
@@ -138,7 +174,7 @@ export class JobStore {
 
   /** Queued jobs in dispatch order (for matching new agents); bounded. */
   queued(limit: number): Job[] {
-    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY priority DESC, seq LIMIT ?`, limit).toArray().map(toJob);
+    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY priority DESC, fair_tag, seq LIMIT ?`, limit).toArray().map(toJob);
   }
 
   heldBy(agentId: string): Job[] {
@@ -184,7 +220,7 @@ export class JobStore {
   lease(id: string, agentId: string, leaseId: string, expires: number): Job | null {
     return this.update(
       id,
-      `state = 'leased', attempts = attempts + 1, lease_id = ?, lease_expires = ?, agent_id = ?, progress = NULL`,
+      `state = 'leased', attempts = attempts + 1, lease_id = ?, lease_expires = ?, agent_id = ?, progress = NULL, run_deadline = NULL`,
       `state = 'queued'`,
       leaseId, expires, agentId, id,
     );
@@ -195,34 +231,54 @@ export class JobStore {
       .rowsWritten > 0;
   }
 
-  /** Records progress (and renews the lease); the first `running` progress moves leased → running. */
-  progress(id: string, leaseId: string, p: ProgressState, expires: number, now: number): Job | null {
+  /**
+   * Records progress (and renews the lease); the first `running` progress moves leased → running
+   * and starts the attempt's clock: past `timeout_s` plus `runGraceMs` the edge fails it.
+   */
+  progress(id: string, leaseId: string, p: ProgressState, expires: number, now: number, runGraceMs = 10_000): Job | null {
+    const runs = p.phase === "running" || p.phase === "uploading" ? 1 : 0;
     return this.update(
       id,
       `progress = ?, lease_expires = ?,
-       state = CASE WHEN ? = 'running' OR ? = 'uploading' THEN 'running' ELSE state END,
-       started_at = CASE WHEN started_at IS NULL AND (? = 'running' OR ? = 'uploading') THEN ? ELSE started_at END`,
+       state = CASE WHEN ? THEN 'running' ELSE state END,
+       started_at = CASE WHEN started_at IS NULL AND ? THEN ? ELSE started_at END,
+       run_deadline = CASE WHEN run_deadline IS NULL AND ? THEN ? + timeout_s * 1000 + ? ELSE run_deadline END`,
       `lease_id = ? AND state IN ('leased', 'running')`,
-      JSON.stringify(p), expires, p.phase, p.phase, p.phase, p.phase, now, id, leaseId,
+      JSON.stringify(p), expires, runs, runs, now, runs, now, runGraceMs, id, leaseId,
     );
   }
 
   /** `runMs` (the agent's measure of the run) dates the start when no progress reported it (never before the job was queued). */
-  complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number, runMs = 0): Job | null {
+  complete(id: string, leaseId: string, outputs: Output[], now: number, retentionMs: number, runMs = 0, dropped = 0): Job | null {
     return this.update(
       id,
-      `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, MAX(?, enqueued_at))`,
+      `state = 'succeeded', outputs = ?, finished_at = ?, expires_at = ?, lease_expires = NULL, started_at = COALESCE(started_at, MAX(?, enqueued_at)), outputs_dropped = ?`,
       `lease_id = ? AND state IN ('leased', 'running')`,
-      JSON.stringify(outputs), now, now + retentionMs, now - Math.round(runMs), id, leaseId,
+      JSON.stringify(outputs), now, now + retentionMs, now - Math.round(runMs), dropped, id, leaseId,
     );
   }
 
-  /** A failed attempt: back to the queue while attempts remain and the error is retryable, else failed. */
-  fail(id: string, leaseId: string, error: JobError, retryable: boolean, now: number, retentionMs: number): Job | null {
+  /**
+   * A failed attempt: back to the queue while attempts remain and the error is retryable, else
+   * failed. A timeout is retried only `retry_on_timeout` times (a job that is always too slow
+   * should not run max_attempts times). `refund`: the attempt is not the job's fault (its rig is
+   * quarantined, see health.ts): back to the queue without counting it, even at the last attempt.
+   */
+  fail(id: string, leaseId: string, error: JobError, retryable: boolean, now: number, retentionMs: number, refund = false): Job | null {
     return this.storage.transactionSync(() => {
       const job = this.get(id);
       if (!job || job.lease_id !== leaseId || !(job.state === "leased" || job.state === "running")) return null;
-      if (retryable && job.attempts < job.max_attempts) {
+      if (retryable && refund) {
+        return this.update(
+          id,
+          `state = 'queued', attempts = MAX(attempts - 1, 0), lease_expires = NULL, progress = NULL, error = ?, enqueued_at = ?`,
+          `lease_id = ?`,
+          JSON.stringify(error), now, id, leaseId,
+        );
+      }
+      const timeouts = job.timeouts + (error.code === "timeout" ? 1 : 0);
+      if (timeouts !== job.timeouts) this.sql.exec(`UPDATE jobs SET timeouts = ? WHERE id = ?`, timeouts, id);
+      if (retryable && job.attempts < job.max_attempts && (error.code !== "timeout" || timeouts <= job.retry_on_timeout)) {
         return this.update(
           id,
           `state = 'queued', lease_expires = NULL, progress = NULL, error = ?, enqueued_at = ?`,
@@ -234,11 +290,21 @@ export class JobStore {
     });
   }
 
+  /** Running attempts past their run deadline (timeout_s plus the grace), oldest first; bounded. */
+  overdue(now: number, limit: number): Job[] {
+    return this.sql
+      .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state = 'running' AND run_deadline <= ? ORDER BY run_deadline LIMIT ?`, now, limit)
+      .toArray()
+      .map(toJob);
+  }
+
   /** Hands a lease back without counting it as an attempt (a draining agent, a job it never started). */
   release(id: string, leaseId: string, now: number): Job | null {
     return this.update(
       id,
-      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_expires = NULL, progress = NULL, enqueued_at = ?`,
+      // SET reads the row as it was: a hand-back of a started run is counted.
+      `state = 'queued', attempts = MAX(attempts - 1, 0), lease_expires = NULL, progress = NULL, enqueued_at = ?,
+       handbacks = handbacks + (CASE WHEN state = 'running' THEN 1 ELSE 0 END)`,
       `lease_id = ? AND state IN ('leased', 'running')`,
       now, id, leaseId,
     );
@@ -261,8 +327,11 @@ export class JobStore {
     );
   }
 
-  /** Leases past their expiry: each goes back to the queue (attempt + 1 next time) or fails for good. */
-  requeueExpired(now: number, retentionMs: number): { requeued: Job[]; failed: Job[] } {
+  /**
+   * Leases past their expiry: each goes back to the queue (attempt + 1 next time) or fails for
+   * good. `refundOf` is asked first, per job, whether the lost attempt is refunded (see fail).
+   */
+  requeueExpired(now: number, retentionMs: number, refundOf?: (job: Job) => boolean): { requeued: Job[]; failed: Job[] } {
     const expired = this.sql
       .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE state IN ('leased', 'running') AND lease_expires <= ?`, now)
       .toArray()
@@ -274,19 +343,34 @@ export class JobStore {
         code: "lease_expired",
         message: `The agent running attempt ${job.attempts} of ${job.max_attempts} stopped responding (lease expired).`,
       };
-      const after = this.fail(job.id, job.lease_id!, error, true, now, retentionMs);
+      const after = this.fail(job.id, job.lease_id!, error, true, now, retentionMs, refundOf?.(job) ?? false);
       if (after?.state === "queued") requeued.push(after);
       else if (after) failed.push(after);
     }
     return { requeued, failed };
   }
 
+  /** Ends an agent's leases now (it went silent): the next requeueExpired takes them back. */
+  expireHeldBy(agentId: string, now: number): number {
+    return this.sql.exec(`UPDATE jobs SET lease_expires = ? WHERE agent_id = ? AND state IN ('leased', 'running')`, now, agentId).rowsWritten;
+  }
+
   setWebhook(id: string, state: WebhookState, nextAt: number | null): void {
     this.sql.exec(`UPDATE jobs SET webhook = ?, webhook_next_at = ? WHERE id = ?`, json(state), nextAt, id);
   }
 
-  dueWebhooks(now: number, limit: number): Job[] {
-    return this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE webhook_next_at <= ? ORDER BY webhook_next_at LIMIT ?`, now, limit).toArray().map(toJob);
+  /** Webhooks due now, oldest first, leaving out owners that already have their fill in flight. */
+  dueWebhooks(now: number, limit: number, skipOwners: string[] = []): Job[] {
+    const skip = skipOwners.length ? `AND owner NOT IN (${skipOwners.map(() => "?").join(",")})` : "";
+    return this.sql
+      .exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE webhook_next_at <= ? ${skip} ORDER BY webhook_next_at LIMIT ?`, now, ...skipOwners, limit)
+      .toArray()
+      .map(toJob);
+  }
+
+  /** Records a delivery's outcome only if its claim (webhook_next_at = claimedUntil) still stands. */
+  settleWebhook(id: string, claimedUntil: number, state: WebhookState, nextAt: number | null): boolean {
+    return this.sql.exec(`UPDATE jobs SET webhook = ?, webhook_next_at = ? WHERE id = ? AND webhook_next_at = ?`, json(state), nextAt, id, claimedUntil).rowsWritten > 0;
   }
 
   expired(now: number, limit: number): Job[] {
@@ -296,16 +380,46 @@ export class JobStore {
   delete(id: string): void {
     const gone = this.sql.exec<{ seq: number }>(`DELETE FROM jobs WHERE id = ? RETURNING seq`, id).toArray()[0];
     if (gone) this.sql.exec(`DELETE FROM job_payloads WHERE seq = ?`, gone.seq);
+    this.forgetUploads(id);
   }
 
-  /** The earliest moment something time-based is due: a lease expiry, a webhook retry, a retention sweep. */
-  nextDeadline(): number | null {
+  // ---------- outputs a lease actually uploaded ----------
+
+  /** An output the upload route stored under a current lease (a re-upload of the same key replaces it). */
+  recordUpload(jobId: string, leaseId: string, key: string, bytes: number, contentType: string): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO lease_uploads (key, job_id, lease_id, bytes, content_type) VALUES (?, ?, ?, ?, ?)`,
+      key, jobId, leaseId, bytes, contentType,
+    );
+  }
+
+  uploadsOf(jobId: string, leaseId: string): Map<string, { bytes: number; content_type: string }> {
+    const rows = this.sql
+      .exec<{ key: string; bytes: number; content_type: string }>(`SELECT key, bytes, content_type FROM lease_uploads WHERE job_id = ? AND lease_id = ?`, jobId, leaseId)
+      .toArray();
+    return new Map(rows.map((r) => [r.key, { bytes: r.bytes, content_type: r.content_type }]));
+  }
+
+  /** Once a job is settled its outputs live in its row; the upload records go. */
+  forgetUploads(jobId: string): void {
+    this.sql.exec(`DELETE FROM lease_uploads WHERE job_id = ?`, jobId);
+  }
+
+  /**
+   * The earliest moment something time-based is due: a lease expiry, a run deadline, a webhook
+   * retry (those due by `heldWebhooksUntil` left out), a retention sweep.
+   */
+  nextDeadline(heldWebhooksUntil = 0): number | null {
+    // Webhooks already due wait for a delivery slot, not for a time: the pump starts them as slots
+    // free (and sets its own backstop alarm), so counting them would spin the alarm meanwhile.
     const r = this.sql
       .exec<{ t: number | null }>(
         `SELECT MIN(t) AS t FROM (
           SELECT MIN(lease_expires) AS t FROM jobs WHERE state IN ('leased', 'running')
-          UNION ALL SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_next_at IS NOT NULL
+          UNION ALL SELECT MIN(run_deadline) FROM jobs WHERE state = 'running'
+          UNION ALL SELECT MIN(webhook_next_at) FROM jobs WHERE webhook_next_at > ?
           UNION ALL SELECT MIN(expires_at) FROM jobs WHERE expires_at IS NOT NULL)`,
+        heldWebhooksUntil,
       )
       .one();
     return r.t ?? null;

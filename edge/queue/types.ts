@@ -31,6 +31,10 @@ export interface NewJob {
   output_format: "png" | "webp" | "jpeg";
   quality: number;
   timeout_s: number;
+  /** How many timed-out attempts are retried (the workflow's `retry_on_timeout`; default 1). */
+  retry_on_timeout?: number;
+  /** The workflow's `max_outputs`: the most files the job delivers (default 64). */
+  max_outputs?: number;
   idem_key: string | null;
   idem_hash: string | null;
   webhook_url: string | null;
@@ -42,6 +46,9 @@ export interface ProgressState {
   max: number;
   node: string | null;
   step_name: string | null;
+  /** The job's progress 0..100 as the agent measures it (absent from older agents): never lowered within a lease. */
+  percent?: number;
+  unit?: "steps" | "nodes" | "files";
 }
 
 export interface WebhookAttempt {
@@ -91,4 +98,14 @@ export interface Job {
   webhook_url: string | null;
   webhook: WebhookState | null;
   webhook_next_at: number | null;
+  /** While running: when the edge fails the attempt for running past timeout_s (plus a grace). */
+  run_deadline: number | null;
+  /** Attempts that ended in a timeout so far, and how many of them may be retried. */
+  timeouts: number;
+  /** Times a running attempt was handed back (its ComfyUI became unreachable) rather than failed. */
+  handbacks: number;
+  retry_on_timeout: number;
+  max_outputs: number;
+  /** Files the graph made beyond `max_outputs`, which the agent did not deliver. */
+  outputs_dropped: number;
 }

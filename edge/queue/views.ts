@@ -1,7 +1,10 @@
 import type { TaskStatus, TaskView } from "../../shared/api.ts";
 import { expiryFrom, signedUrl } from "../auth/signing.ts";
 import type { Config } from "../env.ts";
+import { downloadName } from "../http/download-name.ts";
+import { clientError } from "./agent-errors.ts";
 import type { Job, JobState, ProgressState } from "./types.ts";
+import { attemptView } from "../webhooks/outcome.ts";
 
 const STATUS: Record<JobState, TaskStatus> = {
   queued: "PENDING",
@@ -14,9 +17,19 @@ const STATUS: Record<JobState, TaskStatus> = {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function progressView(p: ProgressState) {
-  const percent = p.max > 0 ? Math.min(100, Math.round((p.value / p.max) * 1000) / 10) : 0;
-  return { current: p.value, total: p.max, percent, step_name: p.step_name };
+export type ProgressView = NonNullable<TaskView["progress"]>;
+
+/** Rounded to 0.1; below 100 until the job succeeded (an agent's "uploading 3/3" is not done yet). */
+export function progressView(p: ProgressState): ProgressView {
+  const raw = p.percent ?? (p.max > 0 ? (p.value / p.max) * 100 : 0);
+  const percent = Math.min(99.9, Math.max(0, Math.round(raw * 10) / 10));
+  return { current: p.value, total: p.max, percent, step_name: p.step_name, phase: p.phase, unit: p.unit ?? null };
+}
+
+/** A succeeded job's progress, whatever its agent reported last: its files all delivered, 100%. */
+function doneView(job: Job): ProgressView {
+  const total = Math.max(1, job.outputs?.length ?? 0);
+  return { current: total, total, percent: 100, step_name: null, phase: "done", unit: "files" };
 }
 
 export interface QueueInfo {
@@ -35,11 +48,11 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
         expires_at: new Date(exp * 1000).toISOString(),
         content_type: o.content_type,
         bytes: o.bytes,
-        filename: o.filename,
+        filename: downloadName(o.key, o.content_type),
         node_id: o.node_id,
       })),
     );
-    result = { download_url: outputs[0]?.url ?? "", outputs };
+    result = { download_url: outputs[0]?.url ?? "", outputs, dropped_outputs: job.outputs_dropped ?? 0 };
   }
   return {
     task_id: job.id,
@@ -49,9 +62,9 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
     pool: job.pool,
     priority: job.priority,
     seed: job.seed,
-    progress: job.progress ? progressView(job.progress) : null,
+    progress: job.state === "succeeded" ? doneView(job) : job.progress ? progressView(job.progress) : null,
     result,
-    error: job.state === "succeeded" ? null : job.error,
+    error: job.state === "succeeded" || !job.error ? null : clientError(job.error),
     attempts: job.attempts,
     max_attempts: job.max_attempts,
     queue: job.state === "queued" ? queue : null,
@@ -66,7 +79,7 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
       ? {
           url: job.webhook_url,
           delivered: job.webhook?.delivered ?? false,
-          attempts: (job.webhook?.attempts ?? []).map((a) => ({ at: iso(a.at)!, status: a.status, error: a.error })),
+          attempts: (job.webhook?.attempts ?? []).map(attemptView),
         }
       : null,
   };

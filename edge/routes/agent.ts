@@ -1,9 +1,11 @@
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { MAX_OUTPUTS_LIMIT } from "../../shared/manifest/schema.ts";
 import { POOL_NAME } from "../../shared/protocol.ts";
 import { verify } from "../auth/signing.ts";
 import type { AppContext } from "../http/context.ts";
 import { defineRoutes } from "../http/route.ts";
+import { isKnownPool, POOLS } from "../catalog.ts";
 import { poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
 import { storeImageBody } from "./uploads.ts";
@@ -15,6 +17,7 @@ async function connect(c: AppContext): Promise<Response> {
   const pool = c.req.query("pool") ?? "default";
   const agentId = c.req.query("agent_id") ?? "";
   if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name (a-z, 0-9, _ and -).`);
+  if (!isKnownPool(pool)) throw new ApiError("not_found", `No pool "${pool}": the pools are those the manifests name (${POOLS.join(", ")}).`);
   if (!AGENT_ID.test(agentId)) throw new ApiError("invalid_query", "agent_id is required (1-128 of A-Z a-z 0-9 _ . : -).");
   // HEAD reaches GET handlers; a 101 answer to it cannot be built, so only GET upgrades.
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket" || c.req.method !== "GET") {
@@ -22,10 +25,13 @@ async function connect(c: AppContext): Promise<Response> {
   }
   const url = new URL(c.req.url);
   url.pathname = "/agent/connect";
-  return queueFor(c.env, pool).fetch(new Request(url.toString(), c.req.raw));
+  const forward = new Request(url.toString(), c.req.raw);
+  // The queue binds the agent id to this key at hello (set here, so a client cannot claim another key's name).
+  forward.headers.set("x-agent-key", c.get("principal").name);
+  return queueFor(c.env, pool).fetch(forward);
 }
 
-const UploadKey = /^out\/(tsk_[0-9a-z]{20}\.[a-z0-9][a-z0-9_-]{0,62})\/(lse_[0-9a-z]{16})\/(\d{1,2})$/;
+const UploadKey = /^out\/(tsk_[0-9a-z]{20}\.[a-z0-9][a-z0-9_-]{0,62})\/(lse_[0-9a-z]{16})\/(\d{1,3})$/;
 
 /**
  * Streams one output into R2 under a key the edge chose (the lease's signed prefix plus a
@@ -40,9 +46,14 @@ async function upload(c: AppContext): Promise<Response> {
   const v = await verify(config.SIGNING_KEY, "upload", `out/${jobId}/${leaseId}`, c.req.query("exp"), c.req.query("sig"));
   if (v === "expired") throw new ApiError("link_expired", "This upload grant has expired.");
   if (v !== "ok") throw new ApiError("invalid_signature", "This upload URL is not signed for this lease.");
-  if (Number(index) >= 16) throw new ApiError("bad_request", "Output index must be below 16 (the grant's max_files).");
+  if (Number(index) >= MAX_OUTPUTS_LIMIT) throw new ApiError("bad_request", `Output index must be below the grant's max_files (at most ${MAX_OUTPUTS_LIMIT}).`);
+  const queue = queueFor(c.env, poolOfTaskId(jobId)!);
+  // Checked before a byte is written: a settled lease's delivered output must never be replaced.
+  if (!(await queue.uploadAllowed(jobId, leaseId, Number(index)))) {
+    throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current, or index ${index} is beyond its grant's max_files; nothing was stored.`);
+  }
   const { contentType, length } = await storeImageBody(c, key, { job: jobId, lease: leaseId });
-  const kept = await queueFor(c.env, poolOfTaskId(jobId)!).uploadFinished(jobId, leaseId, key);
+  const kept = await queue.uploadFinished(jobId, leaseId, key, { bytes: length, content_type: contentType });
   if (!kept) throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current; the upload was discarded.`);
   return c.json({ key, bytes: length, content_type: contentType }, 201);
 }

@@ -4,19 +4,25 @@ import { compileJob } from "../../shared/manifest/compile.ts";
 import { validateParams } from "../../shared/manifest/params.ts";
 import { authenticate } from "../auth/keys.ts";
 import { sha256 } from "../auth/keys.ts";
-import { catalog, workflowById } from "../catalog.ts";
+import { catalog, isKnownPool, workflowById } from "../catalog.ts";
 import { readJson } from "../http/body.ts";
 import type { AppContext } from "../http/context.ts";
 import { errorResponse } from "../http/errors.ts";
+import { refuseMisplacedParams } from "../http/misplaced-params.ts";
+import { preferredWaitS } from "../http/prefer.ts";
 import { eventsUrl, statusUrl, verifyEventsToken } from "../http/links.ts";
 import { bearer, defineRoutes } from "../http/route.ts";
 import { newTaskId, poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
 import type { NewJob } from "../queue/types.ts";
-import { refuseTarget } from "../webhooks/target.ts";
-import { checkImageInputs } from "./uploads.ts";
+import { refuseTarget, webhookPolicy } from "../webhooks/target.ts";
+import { holdImageInputs } from "./uploads.ts";
 
 const errors = { 400: { description: "Invalid body or parameters", schema: ErrorBodySchema }, 401: { description: "No or bad API key", schema: ErrorBodySchema } };
+
+/** For a receiver on the developer's own machine, which the SSRF rules refuse by design. */
+const LOCAL_WEBHOOK_HINT =
+  "For a local receiver in development, the edge's operator can allow it with WEBHOOK_ALLOW_HOSTS=<host:port> (plus ALLOW_HTTP_WEBHOOKS=true for plain http).";
 
 function stableJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
@@ -29,7 +35,7 @@ function stableJson(v: unknown): string {
 async function submit(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const principal = c.get("principal");
-  const body: SubmitBody = await readJson(c.req.raw, SubmitBodySchema, config.MAX_BODY_BYTES);
+  const body: SubmitBody = await readJson(c.req.raw, SubmitBodySchema, config.MAX_BODY_BYTES, refuseMisplacedParams);
   const workflow = workflowById(body.workflow_id);
   if (!workflow) {
     throw new ApiError("unknown_workflow", `No workflow "${body.workflow_id}". Available: ${Object.keys(catalog.workflows).join(", ")}.`, [
@@ -49,20 +55,21 @@ async function submit(c: AppContext): Promise<Response> {
   }
   const webhook = body.webhook_url ?? body.callback_url ?? null;
   if (webhook) {
-    const why = refuseTarget(webhook, { allowHttp: config.ALLOW_HTTP_WEBHOOKS, allowHosts: config.WEBHOOK_ALLOW_HOSTS });
+    const why = refuseTarget(webhook, webhookPolicy(config));
     if (why) {
       const path = body.webhook_url ? "webhook_url" : "callback_url";
-      throw new ApiError("invalid_body", `The webhook URL ${why}.`, [{ path, rule: "webhook_target", message: why }]);
+      throw new ApiError("invalid_body", `The webhook URL ${why}. ${LOCAL_WEBHOOK_HINT}`, [{ path, rule: "webhook_target", message: why }]);
     }
   }
   const compiled = compileJob(catalog, workflow, checked.values);
-  await checkImageInputs(c, compiled.images);
 
   const idemKey = c.req.header("idempotency-key") ?? null;
   if (idemKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idemKey)) {
     throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.");
   }
   const idemHash = idemKey ? [...(await sha256(stableJson(body)))].map((b) => b.toString(16).padStart(2, "0")).join("") : null;
+  // Last check before the queue: holds the job's uploads (and checks its pixel budget on them).
+  const releaseInputs = await holdImageInputs(c, workflow, checked.values, compiled.images);
 
   const job: NewJob = {
     id: newTaskId(workflow.pool),
@@ -78,11 +85,21 @@ async function submit(c: AppContext): Promise<Response> {
     output_format: body.output_format,
     quality: body.quality,
     timeout_s: workflow.timeout_s,
+    retry_on_timeout: workflow.retry_on_timeout,
+    max_outputs: workflow.max_outputs,
     idem_key: idemKey,
     idem_hash: idemHash,
     webhook_url: webhook,
   };
-  const result = await queueFor(c.env, workflow.pool).enqueue(job);
+  let result: Awaited<ReturnType<ReturnType<typeof queueFor>["enqueue"]>>;
+  try {
+    result = await queueFor(c.env, workflow.pool).enqueue(job);
+  } catch (e) {
+    await releaseInputs();
+    throw e;
+  }
+  // A job that was not stored (refused, or an idempotent replay of one that already holds them) holds nothing.
+  if (!("value" in result) || !result.value.created) await releaseInputs();
   if (!("value" in result)) {
     throw new ApiError(result.code, result.message, undefined, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
   }
@@ -94,7 +111,13 @@ async function submit(c: AppContext): Promise<Response> {
     events_url: await eventsUrl(config, task_id),
     seed,
   });
-  return c.json(payload, 202, created ? {} : { "Idempotent-Replayed": "true" });
+  const replayed: Record<string, string> = created ? {} : { "Idempotent-Replayed": "true" };
+  const waitS = preferredWaitS(c.req.header("prefer"));
+  if (waitS !== null) {
+    const finished = await queueFor(c.env, workflow.pool).awaitFinished(task_id, ownerFilter(c), waitS * 1000);
+    if (finished) return c.json(finished, 200, { ...replayed, "Preference-Applied": `wait=${waitS}` });
+  }
+  return c.json(payload, 202, replayed);
 }
 
 function ownerFilter(c: AppContext): string | null {
@@ -106,10 +129,16 @@ function notFound(id: string): ApiError {
   return new ApiError("not_found", `No task ${id}. (Tasks are visible only to the key that created them.)`);
 }
 
+/** The pool a task id names, if that pool exists; otherwise 404 before any queue is addressed. */
+function poolOrNotFound(id: string): string {
+  const pool = poolOfTaskId(id);
+  if (pool === null || !isKnownPool(pool)) throw notFound(id);
+  return pool;
+}
+
 async function getTask(c: AppContext): Promise<Response> {
   const id = c.req.param("id")!;
-  const pool = poolOfTaskId(id);
-  if (!pool) throw notFound(id);
+  const pool = poolOrNotFound(id);
   const view = await queueFor(c.env, pool).getTask(id, ownerFilter(c));
   if (!view) throw notFound(id);
   return c.json(view);
@@ -117,8 +146,7 @@ async function getTask(c: AppContext): Promise<Response> {
 
 async function cancelTask(c: AppContext): Promise<Response> {
   const id = c.req.param("id")!;
-  const pool = poolOfTaskId(id);
-  if (!pool) throw notFound(id);
+  const pool = poolOrNotFound(id);
   const result = await queueFor(c.env, pool).cancelTask(id, ownerFilter(c));
   if (!("value" in result)) throw result.code === "not_found" ? notFound(id) : new ApiError(result.code, result.message);
   return c.json(result.value);
@@ -144,7 +172,7 @@ async function events(c: AppContext): Promise<Response> {
   } else {
     throw new ApiError("unauthorized", 'Send "Authorization: Bearer <key>" or use the events_url (with its token) from the submit response.');
   }
-  if (!pool) throw notFound(id);
+  if (!pool || !isKnownPool(pool)) throw notFound(id);
   // HEAD reaches GET handlers; a 101 answer to it cannot be built, so only GET upgrades.
   const wantsWs = c.req.header("upgrade")?.toLowerCase() === "websocket" && c.req.method === "GET";
   const wantsSse = (c.req.header("accept") ?? "").includes("text/event-stream");
@@ -164,12 +192,12 @@ export const jobRoutes = defineRoutes([
   {
     method: "POST", path: "/generate", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
     summary: "Submit a job (the original service's route). Same as POST /v1/jobs.",
-    responses: { 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
   },
   {
     method: "POST", path: "/v1/jobs", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
-    summary: "Submit a job. Idempotency-Key header: same key and body → the same task; a different body → 409.",
-    responses: { 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    summary: "Submit a job. Idempotency-Key header: same key and body → the same task; a different body → 409. Prefer: wait=N (≤ 60 s): answers 200 with the finished task if it ends within N seconds, else 202.",
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
   },
   {
     method: "GET", path: "/tasks/:id", auth: ["client"], tag: "jobs", summary: "Read a task: status, progress, result links, error.",

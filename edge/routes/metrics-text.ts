@@ -17,6 +17,12 @@ export function renderMetrics(pools: QueueMetrics[]): string {
   metric("comfy_edge_jobs_submitted_total", "counter", "Jobs accepted.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.jobs_submitted ?? 0]));
   metric("comfy_edge_lease_expiries_total", "counter", "Leases that expired (agent died or was cut off).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.lease_expiries ?? 0]));
   metric("comfy_edge_retries_total", "counter", "Attempts that failed retryably and went back to the queue.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.retries ?? 0]));
+  metric("comfy_edge_agents_quarantined", "gauge", "Agents quarantined now (retryable failures in a row while others succeed).", pools.map((p) => [`{pool="${p.pool}"}`, p.agents_quarantined]));
+  metric("comfy_edge_quarantines_total", "counter", "Times an agent was quarantined.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.quarantines ?? 0]));
+  metric("comfy_edge_attempts_refunded_total", "counter", "Job attempts given back because they failed on a quarantined rig.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.attempts_refunded ?? 0]));
+  metric("comfy_edge_silent_agents_total", "counter", "Agents closed for silence (no frame within 3 heartbeat periods).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.silent_agents ?? 0]));
+  metric("comfy_edge_run_timeouts_total", "counter", "Runs the edge failed for going past their workflow's timeout_s plus the grace.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.run_timeouts ?? 0]));
+  metric("comfy_edge_unverified_completions_total", "counter", "Completions refused for naming no output or one never uploaded under the lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.unverified_completions ?? 0]));
   metric("comfy_edge_stale_messages_total", "counter", "Agent messages refused for a stale lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.stale_messages ?? 0]));
   lines.push("# HELP comfy_edge_dispatch_latency_seconds Time from enqueue to lease.", "# TYPE comfy_edge_dispatch_latency_seconds histogram");
   for (const p of pools) {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { POOL_NAME } from "../../shared/protocol.ts";
 import { defineRoutes } from "../http/route.ts";
-import { catalog, POOLS } from "../catalog.ts";
+import { catalog, isKnownPool, POOLS } from "../catalog.ts";
 import { queueFor } from "../queue/stub.ts";
 import { renderMetrics } from "./metrics-text.ts";
 import { webhookSecretText } from "../webhooks/signature.ts";
@@ -16,7 +16,9 @@ function poolsOf(query: string | undefined): string[] {
   if (bad !== undefined || pools.length > 64) {
     throw new ApiError("invalid_query", `pool must be a comma-separated list of up to 64 pool names (a-z, 0-9, _ and -); got "${bad ?? query}".`);
   }
-  return pools;
+  const unknown = pools.find((p) => !isKnownPool(p));
+  if (unknown !== undefined) throw new ApiError("not_found", `No pool "${unknown}": the pools are those the manifests name (${POOLS.join(", ")}).`);
+  return [...new Set(pools)];
 }
 
 export const opsRoutes = defineRoutes([
@@ -32,7 +34,7 @@ export const opsRoutes = defineRoutes([
   },
   {
     method: "GET", path: "/agents", auth: ["admin"], tag: "ops", query: { pool: "comma-separated pools (default: every pool a workflow names)" },
-    summary: "Connected agents: pool, inventory, GPU, current jobs, last heartbeat.",
+    summary: "Connected agents: pool, inventory, GPU, current jobs, last frame received, health (ok | quarantined, with reason and since).",
     responses: { 200: { description: "Agents", schema: z.object({ agents: z.array(z.record(z.string(), z.unknown())) }) } },
     handler: async (c) => {
       const lists = await Promise.all(poolsOf(c.req.query("pool")).map((p) => queueFor(c.env, p).listAgents(p)));
@@ -47,9 +49,25 @@ export const opsRoutes = defineRoutes([
       const id = c.req.param("id")!;
       const pool = c.req.query("pool") ?? "default";
       if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
+      if (!isKnownPool(pool)) throw new ApiError("not_found", `No pool "${pool}": the pools are those the manifests name (${POOLS.join(", ")}).`);
       const ok = await queueFor(c.env, pool).drainAgent(id, `requested by admin ${c.get("principal").name}`);
       if (!ok) throw new ApiError("not_found", `No agent ${id} is connected to pool ${pool}.`);
       return c.json({ agent_id: id, draining: true as const }, 202);
+    },
+  },
+  {
+    method: "POST", path: "/agents/:id/release", auth: ["admin"], tag: "ops", query: { pool: "the agent's pool (default: default)" },
+    summary: "Lift an agent's quarantine (its strikes too): it takes work again at once, without waiting for a probe.",
+    responses: { 200: { description: "Released", schema: z.object({ agent_id: z.string(), health: z.literal("ok") }) }, 404: { description: "No such agent in this pool", schema: ErrorBodySchema } },
+    handler: async (c) => {
+      const id = c.req.param("id")!;
+      const pool = c.req.query("pool") ?? "default";
+      if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
+      if (!isKnownPool(pool)) throw new ApiError("not_found", `No pool "${pool}": the pools are those the manifests name (${POOLS.join(", ")}).`);
+      const ok = await queueFor(c.env, pool).releaseAgent(id);
+      if (!ok) throw new ApiError("not_found", `Pool ${pool} knows no agent ${id} (neither connected nor quarantined).`);
+      console.log(JSON.stringify({ msg: "agent quarantine lifted", agent_id: id, pool, by: c.get("principal").name }));
+      return c.json({ agent_id: id, health: "ok" as const });
     },
   },
   {

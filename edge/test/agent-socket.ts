@@ -75,6 +75,36 @@ export class TestAgent {
     }
   }
 
+  /** The next lease of job `id`, heartbeating meanwhile (a job this agent failed comes back only at a heartbeat); bounded. */
+  async jobFor(id: string, ms = 10_000): Promise<Extract<EdgeMessage, { type: "job" }>> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const job = await this.next("job", 250, (j) => j.job_id === id).catch(() => null);
+      if (job) return job;
+      this.send({ type: "heartbeat", leases: [] });
+    }
+    throw new Error(`no job ${id} within ${ms} ms`);
+  }
+
+  /** Uploads one small PNG under the job's grant (index `index`) and returns the output a `complete` names for it. */
+  async upload(job: Extract<EdgeMessage, { type: "job" }>, index = 0): Promise<{ status: number; output: { key: string; content_type: string; bytes: number; filename: string; node_id: string } }> {
+    const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, index, 1, 2, 3]);
+    const res = await SELF.fetch(`${job.upload.base_url}/${index}?exp=${job.upload.exp}&sig=${job.upload.sig}`, {
+      method: "PUT",
+      headers: { "content-type": "image/png", "content-length": String(png.byteLength) },
+      body: png,
+    });
+    await res.body?.cancel();
+    const key = new URL(job.upload.base_url).pathname.slice("/agent/uploads/".length) + `/${index}`;
+    return { status: res.status, output: { key, content_type: "image/png", bytes: png.byteLength, filename: `ComfyUI_${index}.png`, node_id: "9" } };
+  }
+
+  /** Uploads one output and reports `complete` naming it: a job's whole successful end. */
+  async complete(job: Extract<EdgeMessage, { type: "job" }>, extra: { run_ms?: number } = {}): Promise<void> {
+    const { output } = await this.upload(job);
+    this.send({ type: "complete", job_id: job.job_id, lease_id: job.lease_id, outputs: [output], ...extra });
+  }
+
   async waitClosed(ms = 5000): Promise<{ code: number; reason: string }> {
     const deadline = Date.now() + ms;
     while (!this.closed) {

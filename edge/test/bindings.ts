@@ -7,6 +7,13 @@ export const TEST_KEYS = {
   carol: "test-client-key-carol-000000000005",
 } as const;
 
+/** A second agent key (another rig owner), outside TEST_KEYS so the auth matrix's roles stay as they are. */
+export const OTHER_AGENT_KEY = "test-agent-key-b-0000000000000006";
+
+/** Client keys that one test file each uses alone, so other files' queues and rate limits never reach them. */
+export const LISTER_KEY = "test-client-key-lister-00000000007";
+export const WAITER_KEY = "test-client-key-waiter-00000000008";
+
 export const TEST_BINDINGS: Record<string, string> = {
   PUBLIC_URL: "http://edge.test",
   SIGNING_KEY: "test-signing-key-0123456789abcdef",
@@ -15,10 +22,16 @@ export const TEST_BINDINGS: Record<string, string> = {
     { name: "bob", role: "client", key: TEST_KEYS.bob },
     { name: "carol", role: "client", key: TEST_KEYS.carol },
     { name: "rig", role: "agent", key: TEST_KEYS.agent },
+    { name: "rig-b", role: "agent", key: OTHER_AGENT_KEY },
+    { name: "lister", role: "client", key: LISTER_KEY },
+    { name: "waiter", role: "client", key: WAITER_KEY },
     // Stored as a hash only, as production may do (sha256 of TEST_KEYS.admin).
     { name: "ops", role: "admin", sha256: "380d165172c12ab3cfd2ec9ca68b77fdb3cc5d1e4ef178e425ea1708c8e721dd" },
   ]),
   LEASE_TTL_MS: "2000",
+  RUN_TIMEOUT_GRACE_MS: "300",
+  // A quarantined rig's probe comes after 1 s, not a minute.
+  QUARANTINE_BACKOFF_MS: "1000",
   MAX_QUEUED_PER_KEY: "100",
   RATE_LIMIT_PER_MIN: "100000",
   WEBHOOK_BACKOFF_MS: "10,10,10,10,10",

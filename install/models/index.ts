@@ -9,7 +9,7 @@ import { mapWithConcurrency } from "./pool.ts";
 import { readSidecar, targetPaths } from "./sidecar.ts";
 import type { ModelSpec } from "./spec.ts";
 import { findHuggingFaceToken } from "./token.ts";
-import { nodeTransport, type Transport } from "./transport.ts";
+import { undiciTransport, type Transport } from "./transport.ts";
 
 export type { DownloadEvents, FileOutcome } from "./events.ts";
 export type { DownloadFailure } from "./errors.ts";
@@ -35,10 +35,11 @@ export const DownloadModelsOptionsSchema = z.object({
   cwd: z.string().optional().describe("Base for relative paths and .env; default process.cwd()"),
 });
 export type DownloadModelsOptions = z.input<typeof DownloadModelsOptionsSchema> & {
-  /** Replace the HTTP client (no redirect following expected of it). */
+  /** Replace the HTTP client (it follows redirects, applying the hop rules it is given). */
   transport?: Transport;
   events?: DownloadEvents;
   signal?: AbortSignal;
+  /** Read for HUGGINGFACE_TOKEN and HTTP(S)_PROXY/NO_PROXY. @defaultValue process.env */
   env?: Readonly<Record<string, string | undefined>>;
 };
 
@@ -87,7 +88,13 @@ export async function downloadModels(options: DownloadModelsOptions = {}): Promi
   if (opts.dryRun) return { dryRun: true, dest, planned, outcomes: [], ok: true };
 
   const token = opts.token !== undefined ? opts.token : findHuggingFaceToken(options.env ?? process.env, cwd);
-  const transport = options.transport ?? nodeTransport({ hostMap: opts.hostMap, idleTimeoutMs: opts.idleTimeoutMs });
+  let transport = options.transport;
+  let closeTransport = async (): Promise<void> => {};
+  if (!transport) {
+    const own = undiciTransport({ hostMap: opts.hostMap, idleTimeoutMs: opts.idleTimeoutMs, ...(options.env ? { env: options.env } : {}) });
+    transport = own;
+    closeTransport = own.close;
+  }
   const outcomes = await mapWithConcurrency(specs, opts.concurrency, (spec) =>
     downloadFile(spec, {
       dest,
@@ -98,7 +105,7 @@ export async function downloadModels(options: DownloadModelsOptions = {}): Promi
       events,
       ...(options.signal ? { signal: options.signal } : {}),
     }),
-  );
+  ).finally(closeTransport);
   return { dryRun: false, dest, planned, outcomes, ok: outcomes.every((o) => o.status !== "failed") };
 }
 

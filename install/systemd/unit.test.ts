@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { USAGE } from "../../agent/config.ts";
+import { parseCli, USAGE } from "../../agent/config.ts";
 import { AGENT_NODE_FLAGS } from "../../scripts/agent-bundle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -39,6 +39,17 @@ describe("comfy-agent@.service", () => {
     const script = rest.findIndex((a) => a.endsWith("/dist/comfy-agent.mjs"));
     expect(script).toBeGreaterThan(-1);
     expect(rest.slice(0, script)).toEqual(AGENT_NODE_FLAGS);
+  });
+
+  it("passes ComfyUI flags through COMFY_ARGS (the agent's --comfy-args), settable per GPU", () => {
+    expect(settings("Environment")).toContain("COMFY_ARGS=");
+    const example = readFileSync(new URL("./agent.env.example", import.meta.url), "utf8");
+    expect(example).toMatch(/^#COMFY_ARGS=--/m);
+    expect(USAGE).toContain("(env COMFY_ARGS)");
+    // The unit's launch flags and COMFY_ARGS end up on ComfyUI's command line.
+    const words = execStart.slice(execStart.indexOf("comfy-agent.mjs") + "comfy-agent.mjs".length).trim().split(/\s+/);
+    const command = parseCli(["--edge", "https://e.example", "--token", "t", ...words], { COMFY_ARGS: "--highvram --preview-method auto" });
+    expect(command.kind === "run" && command.config.launch?.args).toEqual(["--highvram", "--preview-method", "auto"]);
   });
 
   it("passes only flags comfy-agent knows", () => {

@@ -5,10 +5,16 @@
  */
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleManifests } from "../bundle-manifests.ts";
+import { ASSETS_DIR, buildWebAssets } from "../build-web.ts";
+import { assertPortFree, freePort, isAddressInUse, PortInUseError } from "./port.ts";
+import { lockStateDir } from "./state-lock.ts";
+import { readWranglerConfig, wranglerTomlPath } from "./wrangler-config.ts";
+
+export { freePort } from "./port.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -24,8 +30,10 @@ export interface LocalEdgeOptions {
   port?: number;
   host?: string;
   keys: EdgeKeys;
-  /** Folder for Durable Object and R2 state; omit for in-memory state. */
+  /** Folder for Durable Object and R2 state (one edge at a time: it is locked); omit for in-memory state. */
   persistDir?: string;
+  /** The wrangler.toml whose compatibility settings and [vars] apply (default: the project's). */
+  configPath?: string;
   /** Overrides of wrangler.toml [vars]. */
   vars?: Record<string, string>;
   signingKey?: string;
@@ -40,12 +48,13 @@ export interface LocalEdge {
   mf: Miniflare;
 }
 
-let bundled: Promise<{ path: string; compat: { date: string; flags: string[] }; vars: Record<string, string> }> | undefined;
+let bundled: Promise<string> | undefined;
 
 /** Bundles edge/index.ts once per process, exactly as wrangler would for deploy. */
 function bundle() {
   bundled ??= (async () => {
     bundleManifests();
+    buildWebAssets();
     // One file per process: parallel test files each bundle without reading a half-written file.
     const out = join(ROOT, `.wrangler/local/edge-${process.pid}.mjs`);
     mkdirSync(dirname(out), { recursive: true });
@@ -62,20 +71,9 @@ function bundle() {
       external: ["cloudflare:*", "node:*"],
       logLevel: "error",
     });
-    return { path: out, ...readWranglerToml() };
+    return out;
   })();
   return bundled;
-}
-
-/** The few wrangler.toml facts the runner needs (compat date/flags and [vars]); a tiny reader, not a TOML parser. */
-function readWranglerToml(): { compat: { date: string; flags: string[] }; vars: Record<string, string> } {
-  const text = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  const date = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(text)?.[1] ?? "2026-04-01";
-  const flags = [...(/^compatibility_flags\s*=\s*\[([^\]]*)\]/m.exec(text)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]!);
-  const varsBlock = /^\[vars\]\n([\s\S]*?)(?=^\[|\Z)/m.exec(text)?.[1] ?? "";
-  const vars: Record<string, string> = {};
-  for (const m of varsBlock.matchAll(/^([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]*)"/gm)) vars[m[1]!] = m[2]!;
-  return { compat: { date, flags }, vars };
 }
 
 export function apiKeysJson(keys: EdgeKeys): string {
@@ -87,8 +85,28 @@ export function apiKeysJson(keys: EdgeKeys): string {
   ]);
 }
 
+/**
+ * Starts the edge. A taken fixed port throws PortInUseError; a state folder another local edge
+ * holds throws StateDirBusyError (see state-lock.ts).
+ */
 export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge> {
-  const { path, compat, vars } = await bundle();
+  const { compat, vars } = readWranglerConfig(opts.configPath ?? wranglerTomlPath(ROOT));
+  const lock = opts.persistDir ? lockStateDir(opts.persistDir) : null;
+  try {
+    return await startLocked(opts, compat, vars, lock);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+}
+
+async function startLocked(
+  opts: LocalEdgeOptions,
+  compat: { date: string; flags: string[] },
+  vars: Record<string, string>,
+  lock: ReturnType<typeof lockStateDir> | null,
+): Promise<LocalEdge> {
+  const path = await bundle();
   const host = opts.host ?? "127.0.0.1";
   const publicUrl = (port: number) => opts.vars?.PUBLIC_URL ?? `http://${host}:${port}`;
   // Clients talk straight to the Worker on a direct socket: Miniflare's own entry socket (on a
@@ -104,6 +122,8 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
       compatibilityFlags: compat.flags,
       durableObjects: { JOB_QUEUE: { className: "JobQueue", useSQLite: true } },
       r2Buckets: ["FILES"],
+      // As wrangler.toml's [assets]: the Worker runs first and serves the pages through ASSETS.
+      assets: { directory: ASSETS_DIR, binding: "ASSETS", routerConfig: { invoke_user_worker_ahead_of_assets: true, has_user_worker: true } },
       ...(opts.persistDir ? { defaultPersistRoot: opts.persistDir } : {}),
       ...(opts.inspectorPort ? { inspectorPort: opts.inspectorPort } : {}),
       bindings: {
@@ -118,6 +138,7 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
   // PUBLIC_URL must name the real port, so a port picked by the OS is learned first. Another
   // process may take it before workerd binds it: then another port is tried.
   let port = opts.port ?? 0;
+  if (port !== 0) await assertPortFree(host, port);
   let mf: Miniflare;
   for (let attempt = 1; ; attempt++) {
     const chosen = port === 0 ? await freePort(host) : port;
@@ -128,23 +149,15 @@ export async function startLocalEdge(opts: LocalEdgeOptions): Promise<LocalEdge>
       break;
     } catch (e) {
       await mf.dispose().catch(() => undefined);
-      if (port !== 0 || attempt >= 5 || !/address already in use/i.test(String((e as Error)?.message ?? e))) throw e;
+      if (!isAddressInUse(e)) throw e;
+      if (port !== 0) throw new PortInUseError(port);
+      if (attempt >= 5) throw e;
     }
   }
   const url = `http://${host}:${port}`;
+  lock?.describe(url);
   let closing: Promise<void> | undefined;
-  return { url, port, mf, close: () => (closing ??= mf.dispose()) };
-}
-
-/** A port the OS says is free now (another process may still take it before it is bound). */
-export async function freePort(host = "127.0.0.1"): Promise<number> {
-  const { createServer } = await import("node:net");
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      srv.close(() => resolvePort(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
+  const close = () =>
+    (closing ??= mf.dispose().finally(() => lock?.release()));
+  return { url, port, mf, close };
 }

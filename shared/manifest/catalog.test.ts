@@ -92,7 +92,7 @@ describe("loadCatalog on the shipped manifests", () => {
 
   it("has LoRAs in the original's shape", () => {
     expect(catalog.loras["Flux-Scenery-LoRA.safetensors"]).toMatchObject({ suffix: "scenery style", examples: [] });
-    expect(catalog.loras["Flux-Ghibli-Art-LoRA.safetensors"]?.examples).toHaveLength(3);
+    expect(catalog.loras["Flux-Ghibli-Art-LoRA.safetensors"]?.examples).toEqual([]);
   });
 });
 
@@ -283,11 +283,11 @@ const MISTAKES: MistakeCase[] = [
   { mistake: "a pool name with spaces", edit: (f) => setIn(f, "workflows.yaml", ["sd15_basic", "pool"], "GPU Pool"), file: "workflows.yaml", key: "sd15_basic.pool", reason: /lowercase/ },
   { mistake: "a zero timeout", edit: (f) => setIn(f, "workflows.yaml", ["sd15_basic", "timeout_s"], 0), file: "workflows.yaml", key: "sd15_basic.timeout_s", reason: /\S/ },
   {
-    mistake: "a budget without width, height and steps",
-    edit: (f) => setIn(f, "workflows.yaml", ["sd15_img2img", "budget"], { max_pixel_steps: 1000 }),
+    mistake: "a budget without steps",
+    edit: (f) => deleteIn(f, "workflows.yaml", ["flux_default", "parameters", 4]),
     file: "workflows.yaml",
-    key: "sd15_img2img.budget",
-    reason: /lacks width, height/,
+    key: "flux_default.budget",
+    reason: /lacks steps/,
   },
   {
     mistake: "a LoRA with no description",

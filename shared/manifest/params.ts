@@ -20,6 +20,26 @@ function checkBudget(workflow: Workflow, values: Record<string, unknown>): Field
 }
 
 /**
+ * The budget of an image-driven workflow: the largest input image's pixels (as recorded at
+ * upload) times steps. Null when within it, or when the workflow has no budget or no steps.
+ */
+export function imageBudgetError(workflow: Workflow, values: Record<string, unknown>, images: { width: number; height: number }[]): FieldError | null {
+  const limit = workflow.budget?.max_pixel_steps;
+  const { steps } = values;
+  if (limit === undefined || typeof steps !== "number" || images.length === 0) return null;
+  const largest = images.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+  const cost = largest.width * largest.height * steps;
+  if (cost <= limit) return null;
+  return {
+    path: "params",
+    rule: "budget",
+    message:
+      `input image width*height*steps = ${largest.width}*${largest.height}*${steps} = ${cost} exceeds workflow ${workflow.id}'s limit of ${limit}; ` +
+      "use a smaller image or fewer steps",
+  };
+}
+
+/**
  * Checks a client's `params` against a workflow: types without coercion, limits, choices,
  * lengths, required, unknown names (each reported), and the workflow's pixel-step budget.
  * On success, `values` holds every parameter that has a value, defaults filled in; a

@@ -23,6 +23,9 @@ const WrittenTypeSchema = z
 export const ScalarSchema = z.union([z.string(), z.number(), z.boolean()]);
 export type Scalar = z.infer<typeof ScalarSchema>;
 
+/** The most `max_outputs` a workflow may allow (an upload index is below it). */
+export const MAX_OUTPUTS_LIMIT = 256;
+
 export const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export const WORKFLOW_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
@@ -112,6 +115,20 @@ export const WorkflowEntrySchema = z.strictObject({
     .min(1, { error: "must be at least 1 second" })
     .max(86_400, { error: "must be at most 86400 seconds (a day)" })
     .default(600),
+  retry_on_timeout: z
+    .number({ error: "must be a number of retries" })
+    .int({ error: "must be a whole number" })
+    .min(0, { error: "must be 0 or more" })
+    .max(20, { error: "must be at most 20" })
+    .default(1)
+    .describe("How many times a job that ran past timeout_s is tried again"),
+  max_outputs: z
+    .number({ error: "must be a number of files" })
+    .int({ error: "must be a whole number" })
+    .min(1, { error: "must be at least 1" })
+    .max(MAX_OUTPUTS_LIMIT, { error: `must be at most ${MAX_OUTPUTS_LIMIT}` })
+    .default(64)
+    .describe("Most output files a job delivers; the graph's further files are reported as dropped"),
   budget: BudgetSchema.optional(),
   optional_nodes: z.record(z.string(), OptionalNodeSchema).nullish().transform((v) => v ?? {}),
 });
@@ -168,6 +185,8 @@ export const WorkflowSchema = z.object({
   workflow_file: z.string(),
   pool: z.string(),
   timeout_s: z.number(),
+  retry_on_timeout: z.number(),
+  max_outputs: z.number(),
   budget: BudgetSchema.optional(),
   graph: GraphSchema,
   params: z.record(z.string(), ParamSpecSchema),

@@ -38,7 +38,9 @@ describe("workflowView", () => {
   it("shows no budget for a workflow without one", () => {
     const img = catalog.workflows["sd15_img2img"];
     if (!img) throw new Error("sd15_img2img missing");
-    expect(workflowView(img).budget).toBeNull();
+    expect(workflowView({ ...img, budget: undefined }).budget).toBeNull();
+    // The shipped img2img workflow has one (its input image's pixels times steps).
+    expect(workflowView(img).budget).toEqual({ max_pixel_steps: 26214400 });
     expect(workflowView(img).parameters[0]).toMatchObject({ name: "input_image", type: "image", required: true });
   });
 });

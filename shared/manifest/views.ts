@@ -22,6 +22,8 @@ export const WorkflowViewSchema = z.object({
   description: z.string(),
   pool: z.string().describe("The agent pool that runs it"),
   timeout_s: z.number().describe("Longest run allowed"),
+  retry_on_timeout: z.number().describe("How many times a job that ran past timeout_s is tried again"),
+  max_outputs: z.number().describe("Most output files a job delivers; further ones are dropped and counted"),
   budget: BudgetSchema.nullable().describe("Limit on width*height*steps, if any"),
   parameters: z.array(ParamViewSchema),
 });
@@ -69,6 +71,8 @@ export function workflowView(w: Workflow): WorkflowView {
     description: w.description,
     pool: w.pool,
     timeout_s: w.timeout_s,
+    retry_on_timeout: w.retry_on_timeout,
+    max_outputs: w.max_outputs,
     budget: w.budget ?? null,
     parameters: Object.values(w.params).map(paramView),
   };

@@ -75,8 +75,12 @@ export function loadWorkflow(
   }
 
   if (entry.budget) {
-    const missing = ["width", "height", "steps"].filter((p) => !params[p]);
-    if (missing.length > 0) fail([id, "budget"], `needs the parameters width, height and steps; ${id} lacks ${missing.join(", ")}`);
+    // An image-driven workflow's pixels are its input image's (checked at submit from the upload's recorded size).
+    const imageDriven = Object.values(params).some((p) => p.type === "image");
+    const missing = ["steps", ...(imageDriven ? [] : ["width", "height"])].filter((p) => !params[p]);
+    if (missing.length > 0) {
+      fail([id, "budget"], `needs the parameter steps and either width and height or an image parameter; ${id} lacks ${missing.join(", ")}`);
+    }
   }
 
   const models = graphModels(graph, (at) => writers.has(targetKey(at)) || Object.hasOwn(entry.optional_nodes, at.node));
@@ -86,6 +90,8 @@ export function loadWorkflow(
     workflow_file: entry.workflow_file,
     pool: entry.pool,
     timeout_s: entry.timeout_s,
+    retry_on_timeout: entry.retry_on_timeout,
+    max_outputs: entry.max_outputs,
     ...(entry.budget && { budget: entry.budget }),
     graph,
     params,

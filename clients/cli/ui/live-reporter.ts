@@ -2,7 +2,7 @@ import cliProgress from "cli-progress";
 import type { TaskView } from "../../../shared/api.ts";
 import { columnsOf, writeLine, type Io } from "../io.ts";
 import { panel } from "./panel.ts";
-import type { RunReporter } from "./reporter.ts";
+import { progressDetail, type RunReporter } from "./reporter.ts";
 import { formatDuration, statusText, type Colors } from "./theme.ts";
 
 /** 3_000 → "0:03", 85_000 → "1:25": steady-width times for a line that redraws. */
@@ -11,14 +11,14 @@ export function clock(ms: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${String(Math.floor(s / 60) % 60).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** The bar line: bar, percent, step x/y, status, elapsed, ETA (cli-progress's ETA, when it has one). */
+/** The bar line: bar, the job's percent, what runs (step x/y), status, elapsed, ETA (cli-progress's ETA, when it has one). */
 function barLine(c: Colors): cliProgress.GenericFormatter {
-  return (options, params, payload: { status?: string }) => {
+  return (options, params, payload: { status?: string; detail?: string }) => {
     const bar = cliProgress.Format.BarFormat(params.progress, options);
     const eta = Number(params.eta);
     const etaText = params.value < params.total && params.value > 0 && Number.isFinite(eta) && eta > 0 ? clock(eta * 1000) : "-:--";
     const percent = `${Math.round(params.progress * 100)}%`.padStart(4);
-    return `${c.cyan(bar)} ${percent} | step ${params.value}/${params.total} | ${payload.status ?? ""} | elapsed ${clock(Date.now() - params.startTime)} | ETA ${etaText}`;
+    return `${c.cyan(bar)} ${percent} | ${payload.detail || "-"} | ${payload.status ?? ""} | elapsed ${clock(Date.now() - params.startTime)} | ETA ${etaText}`;
   };
 }
 
@@ -28,7 +28,7 @@ function statusLabel(task: TaskView, c: Colors): string {
 }
 
 /**
- * The terminal view: a task panel, then one live bar (step x/y, percent, elapsed, ETA) that
+ * The terminal view: a task panel, then one live bar (the job's percent, step x/y, elapsed, ETA) that
  * redraws in place, then the outcome and the saved files.
  */
 export function liveReporter(io: Io, c: Colors): RunReporter {
@@ -45,7 +45,6 @@ export function liveReporter(io: Io, c: Colors): RunReporter {
     barIncompleteChar: "\u2591",
   });
   let running = false;
-  let total = 1;
   let startedAt = Date.now();
   const deferred: string[] = [];
   const out = (text: string) => writeLine(io.stdout, text);
@@ -61,24 +60,22 @@ export function liveReporter(io: Io, c: Colors): RunReporter {
       rows.push(["Status", job.status_url]);
       out(panel("comfy-gen", rows, c, columnsOf(io)));
       startedAt = Date.now();
-      bar.start(total, 0, { status: statusText("PENDING", c) });
+      bar.start(100, 0, { status: statusText("PENDING", c), detail: "" });
       running = true;
     },
     state(task) {
       if (!running) return;
-      if (task.progress && task.progress.total > 0 && task.progress.total !== total) bar.setTotal((total = task.progress.total));
-      if (task.progress) bar.update(task.progress.current, { status: statusLabel(task, c) });
+      if (task.progress) bar.update(task.progress.percent, { status: statusLabel(task, c), detail: progressDetail(task.progress) });
       else bar.update({ status: statusLabel(task, c) });
     },
     progress(p) {
       if (!running) return;
-      if (p.total > 0 && p.total !== total) bar.setTotal((total = p.total));
-      bar.update(p.current, { status: `${statusText("PROGRESS", c)}${p.step_name ? ` ${p.step_name}` : ""}` });
+      bar.update(p.percent, { status: statusText("PROGRESS", c), detail: progressDetail(p) });
     },
     fallback: (e) => deferred.push(`note: events feed unavailable (${e.message}); polled instead`),
     finished(task) {
       if (running) {
-        if (task.status === "SUCCESS") bar.update(total, { status: statusText(task.status, c) });
+        if (task.status === "SUCCESS") bar.update(100, { status: statusText(task.status, c), detail: "done" });
         else bar.update({ status: statusText(task.status, c) });
         bar.stop();
         running = false;

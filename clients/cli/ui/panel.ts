@@ -1,5 +1,6 @@
 import Table from "cli-table3";
 import type { TaskView } from "../../../shared/api.ts";
+import { progressDetail } from "./reporter.ts";
 import { formatDuration, statusText, type Colors } from "./theme.ts";
 
 // Colour codes take no columns on screen.
@@ -34,7 +35,7 @@ export function taskRows(task: TaskView, c: Colors): [string, string][] {
     ["Seed", task.seed === null ? "-" : String(task.seed)],
   ];
   if (task.queue) rows.push(["Queue", `position ${task.queue.position}${task.queue.waiting_for ? ` (waiting for ${task.queue.waiting_for})` : ""}`]);
-  if (task.progress) rows.push(["Progress", `${task.progress.current}/${task.progress.total} (${Math.round(task.progress.percent)}%)${task.progress.step_name ? ` ${task.progress.step_name}` : ""}`]);
+  if (task.progress) rows.push(["Progress", `${Math.round(task.progress.percent)}% (${progressDetail(task.progress)})`]);
   rows.push(["Attempts", `${task.attempts}/${task.max_attempts}`]);
   rows.push(["Created", task.created_at]);
   if (task.finished_at) rows.push(["Finished", task.finished_at]);

@@ -33,10 +33,10 @@ export function plainReporter(io: Io, c: Colors): RunReporter {
       out(`status ${statusText(task.status, c)}${task.queue ? ` (queue position ${task.queue.position})` : ""}`);
     },
     progress(p) {
-      const step = `${p.current}/${p.total}`;
-      if (step === lastStep) return;
-      lastStep = step;
-      out(`progress ${step} ${Math.round(p.percent)}%${p.step_name ? ` ${p.step_name}` : ""}`);
+      const line = `progress ${Math.round(p.percent)}% ${progressDetail(p)}`.trimEnd();
+      if (line === lastStep) return;
+      lastStep = line;
+      out(line);
     },
     fallback: (e) => writeLine(io.stderr, `note: events feed unavailable (${e.message}); polling instead`),
     finished(task) {
@@ -47,6 +47,15 @@ export function plainReporter(io: Io, c: Colors): RunReporter {
     saved: (paths) => paths.forEach((p) => out(`saved ${p}`)),
     close: () => undefined,
   };
+}
+
+/** What the percent is made of now: "KSampler 12/20", "uploading 1/3", "done". */
+export function progressDetail(p: Progress): string {
+  if (p.phase === "done") return "done";
+  if (p.phase === "uploading") return `uploading ${p.current}/${p.total}`;
+  if (p.phase === "queued") return "queued in ComfyUI";
+  const count = p.unit === "steps" ? `step ${p.current}/${p.total}` : p.unit === "nodes" ? `node ${p.current}/${p.total}` : `${p.current}/${p.total}`;
+  return `${p.step_name ? `${p.step_name} ` : ""}${count}`;
 }
 
 /** Says nothing: `--json` prints one object at the end instead. */
