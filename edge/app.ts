@@ -8,13 +8,14 @@ import { securityHeaders } from "./http/security-headers.ts";
 import { agentRoutes } from "./routes/agent.ts";
 import { catalogRoutes } from "./routes/catalog.ts";
 import { fileRoutes } from "./routes/files.ts";
+import { batchRoutes } from "./routes/batches.ts";
 import { jobListRoutes } from "./routes/job-list.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { opsRoutes, VERSION } from "./routes/ops.ts";
 import { pageRoutes } from "./routes/pages.ts";
 import { uploadRoutes } from "./routes/uploads.ts";
 
-const apiRoutes: RouteDef[] = [...opsRoutes, ...catalogRoutes, ...jobRoutes, ...jobListRoutes, ...uploadRoutes, ...fileRoutes, ...agentRoutes];
+const apiRoutes: RouteDef[] = [...opsRoutes, ...catalogRoutes, ...jobRoutes, ...jobListRoutes, ...batchRoutes, ...uploadRoutes, ...fileRoutes, ...agentRoutes];
 
 const docRoutes = defineRoutes([
   {

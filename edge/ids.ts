@@ -18,3 +18,14 @@ const TASK_ID = /^tsk_[0-9a-z]{20}\.([a-z0-9][a-z0-9_-]{0,62})$/;
 export function poolOfTaskId(taskId: string): string | null {
   return TASK_ID.exec(taskId)?.[1] ?? null;
 }
+
+/** A batch id carries its pool too (one submit's jobs share one queue): `bat_<random>.<pool>`. */
+export function newBatchId(pool: string): string {
+  return `bat_${randomId(20)}.${pool}`;
+}
+
+const BATCH_ID = /^bat_[0-9a-z]{20}\.([a-z0-9][a-z0-9_-]{0,62})$/;
+
+export function poolOfBatchId(batchId: string): string | null {
+  return BATCH_ID.exec(batchId)?.[1] ?? null;
+}

@@ -20,6 +20,13 @@ export const SubmitBodySchema = z
     quality: z.number().int().min(1).max(100).default(90).describe("webp/jpeg quality"),
     webhook_url: z.string().max(2048).optional().describe("POSTed a signed JSON body on every terminal state"),
     callback_url: z.string().max(2048).optional().describe("Alias of `webhook_url` (the original service's name)"),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(16)
+      .default(1)
+      .describe("How many jobs to make (1-16): consecutive seeds from the one given (or a random start), one batch_id"),
   })
   .strict();
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
@@ -69,6 +76,7 @@ export const TaskViewSchema = z.object({
   state: z.enum(["queued", "leased", "running", "succeeded", "failed", "cancelled"]),
   workflow_id: z.string(),
   pool: z.string(),
+  batch_id: z.string().nullable().describe("The batch this job is one of (`count` > 1 on its submit)"),
   priority: z.number(),
   seed: z.number().nullable(),
   progress: ProgressViewSchema.nullable(),
@@ -124,3 +132,23 @@ export const JobListSchema = z.object({
   next_cursor: z.string().nullable().describe("pass as ?cursor= for the next (older) page; null on the last page"),
 });
 export type JobList = z.infer<typeof JobListSchema>;
+
+/** `POST /v1/jobs` with `count` > 1: one batch of jobs with consecutive seeds. */
+export const BatchSubmitResponseSchema = z.object({
+  batch_id: z.string(),
+  status: z.literal("PENDING"),
+  status_url: z.string().describe("GET it for every job of the batch; DELETE it to cancel them"),
+  task_ids: z.array(z.string()),
+  seeds: z.array(z.number().nullable()),
+});
+export type BatchSubmitResponse = z.infer<typeof BatchSubmitResponseSchema>;
+
+export const BatchViewSchema = z.object({
+  batch_id: z.string(),
+  status: z
+    .enum(["PENDING", "PROGRESS", "SUCCESS", "FAILURE", "CANCELLED", "PARTIAL"])
+    .describe("PENDING: none started; PROGRESS: some running or not yet all ended; SUCCESS: all succeeded; FAILURE / CANCELLED: all ended so; PARTIAL: all ended, some succeeded"),
+  counts: z.partialRecord(TaskStatusSchema, z.number()).describe("Jobs by status (absent: none)"),
+  tasks: z.array(TaskViewSchema),
+});
+export type BatchView = z.infer<typeof BatchViewSchema>;

@@ -2,8 +2,8 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { z } from "zod";
 import {
-  JobListSchema, SubmitBodySchema, SubmitResponseSchema, TaskViewSchema,
-  type JobList, type JobListQuery, type SubmitResponse, type TaskEvent, type TaskView,
+  BatchSubmitResponseSchema, BatchViewSchema, JobListSchema, SubmitBodySchema, SubmitResponseSchema, TaskViewSchema,
+  type BatchSubmitResponse, type BatchView, type JobList, type JobListQuery, type SubmitResponse, type TaskEvent, type TaskView,
 } from "../../shared/api.ts";
 import { LoraListViewSchema, WorkflowSummarySchema, WorkflowViewSchema, type LoraView, type WorkflowSummary, type WorkflowView } from "../../shared/manifest/views.ts";
 import { downloadOutputs } from "./download.ts";
@@ -115,6 +115,25 @@ export class ComfyEdgeClient {
     }
     onSubmitted?.(answer.queued.task_id);
     return this.wait(answer.queued, waitOpts);
+  }
+
+  /** Submits `count` (2-16) jobs with consecutive seeds as one batch; `getBatch`/`cancelBatch` follow it. */
+  submitBatch(body: SubmitInput & { count: number }, opts: CallOptions & { idempotencyKey?: string } = {}): Promise<BatchSubmitResponse> {
+    return this.http.json("POST", "/v1/jobs", BatchSubmitResponseSchema, {
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json", ...(opts.idempotencyKey ? { "idempotency-key": opts.idempotencyKey } : {}) },
+      signal: opts.signal,
+    });
+  }
+
+  /** Every job of a batch and its overall state (PENDING, PROGRESS, SUCCESS, FAILURE, CANCELLED, PARTIAL). */
+  getBatch(batchId: string, opts: CallOptions = {}): Promise<BatchView> {
+    return this.http.json("GET", `/v1/batches/${encodeURIComponent(batchId)}`, BatchViewSchema, { signal: opts.signal });
+  }
+
+  /** Cancels every job of a batch that has not ended. */
+  cancelBatch(batchId: string, opts: CallOptions = {}): Promise<BatchView> {
+    return this.http.json("DELETE", `/v1/batches/${encodeURIComponent(batchId)}`, BatchViewSchema, { signal: opts.signal });
   }
 
   /** A page of this key's jobs, newest first (`GET /v1/jobs`); pass `next_cursor` back as `cursor` for the next. */

@@ -5,6 +5,6 @@ export { isTerminal, TERMINAL_STATUSES } from "./feed.ts";
 export type { FetchLike } from "./http.ts";
 export type { WaitOptions } from "./wait.ts";
 export type { TaskRef, Transport, WatchOptions } from "./watch.ts";
-export type { JobList, JobListQuery, SubmitResponse, TaskEvent, TaskStatus, TaskView } from "../../shared/api.ts";
+export type { BatchSubmitResponse, BatchView, JobList, JobListQuery, SubmitResponse, TaskEvent, TaskStatus, TaskView } from "../../shared/api.ts";
 export type { FieldError } from "../../shared/errors.ts";
 export type { LoraView, WorkflowSummary, WorkflowView } from "../../shared/manifest/views.ts";

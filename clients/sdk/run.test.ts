@@ -111,4 +111,14 @@ describe("a real job, start to finish", () => {
     const task = await client.run({ workflow_id: "sd15_basic", params: { prompt: "longer", steps: 60, width: 64, height: 64 } }, { waitS: 1 });
     expect(task.status).toBe("SUCCESS");
   });
+
+  it("submitBatch(): N jobs with consecutive seeds run to SUCCESS; getBatch() adds them up", async () => {
+    const batch = await client.submitBatch({ workflow_id: "sd15_basic", params: { prompt: "batched", steps: 2, width: 64, height: 64, seed: 7 }, count: 3 });
+    expect(batch.seeds).toEqual([7, 8, 9]);
+    const done = await Promise.all(batch.task_ids.map((id) => client.wait(id)));
+    expect(done.map((t) => t.status)).toEqual(["SUCCESS", "SUCCESS", "SUCCESS"]);
+    expect(done.map((t) => t.batch_id)).toEqual([batch.batch_id, batch.batch_id, batch.batch_id]);
+    const view = await client.getBatch(batch.batch_id);
+    expect(view).toMatchObject({ status: "SUCCESS", counts: { SUCCESS: 3 } });
+  });
 });

@@ -215,6 +215,60 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     return { ok: true, value: { task_id: stored.id, created: true, seed: stored.seed } };
   }
 
+  /**
+   * Stores the jobs of one batch (`count` on a submit): every job or none. Rate limits and
+   * per-key caps count each job; an Idempotency-Key names the whole batch (its first job).
+   */
+  async enqueueBatch(jobs: NewJob[]): Promise<QueueResult<{ task_ids: string[]; created: boolean; seeds: (number | null)[] }>> {
+    const first = jobs[0]!;
+    const now = this.now();
+    if (first.idem_key) {
+      const existing = this.store.byIdempotencyKey(first.owner, first.idem_key);
+      if (existing) {
+        if (existing.idem_hash !== first.idem_hash || !existing.batch_id) {
+          return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different body; use a new key for a new job." };
+        }
+        const batch = this.store.batch(existing.batch_id);
+        return { ok: true, value: { task_ids: batch.map((j) => j.id), created: false, seeds: batch.map((j) => j.seed) } };
+      }
+    }
+    const n = jobs.length;
+    const wait = this.limiter.take(first.owner, now, n);
+    if (wait > 0) {
+      return { ok: false, code: "rate_limited", message: `Too many submissions for this key (limit ${this.config.RATE_LIMIT_PER_MIN}/min, ${n} for this batch); retry in ${wait} s.`, retry_after_s: wait };
+    }
+    if (this.store.queuedCountFor(first.owner) + n > this.config.MAX_QUEUED_PER_KEY) {
+      return { ok: false, code: "queue_full", message: `This batch of ${n} would pass the per-key cap of ${this.config.MAX_QUEUED_PER_KEY} queued jobs; wait for some to start.`, retry_after_s: 10 };
+    }
+    if (this.store.queueDepth() + n > this.config.MAX_QUEUE_DEPTH) {
+      return { ok: false, code: "queue_full", message: `The ${first.pool} queue has no room for ${n} more jobs (${this.config.MAX_QUEUE_DEPTH} at most); retry later.`, retry_after_s: 30 };
+    }
+    const { jobs: stored, newModelSet } = this.store.insertAll(jobs, this.config.MAX_ATTEMPTS, now);
+    if (newModelSet) this.agents.modelSetsChanged();
+    for (const job of stored) {
+      this.store.bump("jobs_submitted");
+      this.ctx.waitUntil(dispatchJob(this, job));
+    }
+    this.armAlarm(now + waitCheckMs(this.config.MAX_WAIT_S));
+    return { ok: true, value: { task_ids: stored.map((j) => j.id), created: true, seeds: stored.map((j) => j.seed) } };
+  }
+
+  /** Every job of a batch as task views, in the order they were made; null when `owner` has none. */
+  async getBatch(batchId: string, owner: string | null): Promise<TaskView[] | null> {
+    const jobs = this.store.batch(batchId).filter((j) => owner === null || j.owner === owner);
+    if (jobs.length === 0) return null;
+    const now = this.now();
+    return Promise.all(jobs.map((job) => taskView(job, this.config, job.state === "queued" ? this.queueInfo(job) : null, now)));
+  }
+
+  /** Cancels every job of a batch that has not ended; returns the batch's views after. */
+  async cancelBatch(batchId: string, owner: string | null): Promise<TaskView[] | null> {
+    const jobs = this.store.batch(batchId).filter((j) => owner === null || j.owner === owner);
+    if (jobs.length === 0) return null;
+    for (const job of jobs) if (!TERMINAL_STATES.includes(job.state)) await this.cancelTask(job.id, owner);
+    return this.getBatch(batchId, owner);
+  }
+
   private visible(id: string, owner: string | null): Job | null {
     const job = this.store.get(id);
     return job && (owner === null || job.owner === owner) ? job : null;

@@ -148,11 +148,14 @@ export const MIGRATIONS: string[][] = [
     `ALTER TABLE model_sets ADD COLUMN hopeless_since INTEGER`,
   ],
   // GET /v1/jobs walks a key's jobs (or everyone's) newest first; and how many times a running
-  // job was handed back because its ComfyUI went away (past a few, a hand-back costs an attempt).
+  // job was handed back because its ComfyUI went away (past a few, a hand-back costs an attempt);
+  // and the batch (`count` on a submit) a job was made in.
   [
     `CREATE INDEX jobs_owner_created ON jobs (owner, created_at DESC, id DESC)`,
     `CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC)`,
     `ALTER TABLE jobs ADD COLUMN handbacks INTEGER NOT NULL DEFAULT 0`,
+    `ALTER TABLE jobs ADD COLUMN batch_id TEXT`,
+    `CREATE INDEX jobs_batch ON jobs (batch_id, seq) WHERE batch_id IS NOT NULL`,
   ],
 ];
 

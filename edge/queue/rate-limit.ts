@@ -11,18 +11,18 @@ export class RateLimiter {
     this.perMinute = perMinute;
   }
 
-  /** Takes a token; returns 0 when allowed, else the seconds until one is available. */
-  take(key: string, now: number): number {
+  /** Takes `n` tokens, all or none; returns 0 when allowed, else the seconds until they are available. */
+  take(key: string, now: number, n = 1): number {
     const rate = this.perMinute / 60_000;
     const b = this.buckets.get(key) ?? { tokens: this.perMinute, at: now };
     b.tokens = Math.min(this.perMinute, b.tokens + (now - b.at) * rate);
     b.at = now;
     this.buckets.set(key, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= n) {
+      b.tokens -= n;
       return 0;
     }
     if (this.buckets.size > 10_000) this.buckets.clear();
-    return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+    return Math.max(1, Math.ceil((n - b.tokens) / rate / 1000));
   }
 }

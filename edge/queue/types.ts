@@ -38,6 +38,8 @@ export interface NewJob {
   idem_key: string | null;
   idem_hash: string | null;
   webhook_url: string | null;
+  /** The batch (`count` > 1 on one submit) this job is one of. */
+  batch_id?: string | null;
 }
 
 export interface ProgressState {
@@ -104,6 +106,7 @@ export interface Job {
   timeouts: number;
   /** Times a running attempt was handed back (its ComfyUI became unreachable) rather than failed. */
   handbacks: number;
+  batch_id: string | null;
   retry_on_timeout: number;
   max_outputs: number;
   /** Files the graph made beyond `max_outputs`, which the agent did not deliver. */

@@ -59,6 +59,7 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
     status: STATUS[job.state],
     state: job.state,
     workflow_id: job.workflow_id,
+    batch_id: job.batch_id ?? null,
     pool: job.pool,
     priority: job.priority,
     seed: job.seed,

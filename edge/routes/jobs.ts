@@ -14,6 +14,8 @@ import { eventsUrl, statusUrl, verifyEventsToken } from "../http/links.ts";
 import { bearer, defineRoutes } from "../http/route.ts";
 import { newTaskId, poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
+import { submitBatch } from "./batches.ts";
+import { newJob, type JobSource } from "./new-job.ts";
 import type { NewJob } from "../queue/types.ts";
 import { refuseTarget, webhookPolicy } from "../webhooks/target.ts";
 import { holdImageInputs } from "./uploads.ts";
@@ -68,29 +70,12 @@ async function submit(c: AppContext): Promise<Response> {
     throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.");
   }
   const idemHash = idemKey ? [...(await sha256(stableJson(body)))].map((b) => b.toString(16).padStart(2, "0")).join("") : null;
+  const source: JobSource = { owner: principal.name, workflow, body, values: checked.values, compiled, idemKey, idemHash, webhook };
+  if (body.count > 1) return submitBatch(c, source);
   // Last check before the queue: holds the job's uploads (and checks its pixel budget on them).
   const releaseInputs = await holdImageInputs(c, workflow, checked.values, compiled.images);
 
-  const job: NewJob = {
-    id: newTaskId(workflow.pool),
-    owner: principal.name,
-    workflow_id: workflow.id,
-    pool: workflow.pool,
-    priority: body.priority,
-    params_json: JSON.stringify(checked.values),
-    graph_json: JSON.stringify(compiled.graph),
-    models: compiled.models,
-    inputs: compiled.images.map((i) => ({ node_id: i.node_id, input: i.input, upload_id: i.upload_id })),
-    seed: compiled.seed,
-    output_format: body.output_format,
-    quality: body.quality,
-    timeout_s: workflow.timeout_s,
-    retry_on_timeout: workflow.retry_on_timeout,
-    max_outputs: workflow.max_outputs,
-    idem_key: idemKey,
-    idem_hash: idemHash,
-    webhook_url: webhook,
-  };
+  const job = newJob(source);
   let result: Awaited<ReturnType<ReturnType<typeof queueFor>["enqueue"]>>;
   try {
     result = await queueFor(c.env, workflow.pool).enqueue(job);
@@ -192,12 +177,12 @@ export const jobRoutes = defineRoutes([
   {
     method: "POST", path: "/generate", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
     summary: "Submit a job (the original service's route). Same as POST /v1/jobs.",
-    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch, see BatchSubmitResponse)", schema: SubmitResponseSchema }, ...errors }, handler: submit,
   },
   {
     method: "POST", path: "/v1/jobs", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
     summary: "Submit a job. Idempotency-Key header: same key and body → the same task; a different body → 409. Prefer: wait=N (≤ 60 s): answers 200 with the finished task if it ends within N seconds, else 202.",
-    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch, see BatchSubmitResponse)", schema: SubmitResponseSchema }, ...errors }, handler: submit,
   },
   {
     method: "GET", path: "/tasks/:id", auth: ["client"], tag: "jobs", summary: "Read a task: status, progress, result links, error.",
