@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { rename, stat } from "node:fs/promises";
-import { pipeline } from "node:stream/promises";
+import { open, rename, stat } from "node:fs/promises";
 import { DownloadError, toFailure } from "./errors.ts";
 import { formatBytes } from "./format.ts";
 import type { FileOutcome } from "./events.ts";
-import { feedFile, meter, sha256OfFile } from "./hashing.ts";
+import { feedFile, sha256OfFile } from "./hashing.ts";
 import { mayCarryToken } from "./hosts.ts";
 import { parseContentRange, parseLength, statusError } from "./http-status.ts";
 import { header, openFollowingRedirects } from "./redirects.ts";
@@ -117,20 +115,23 @@ export async function attemptDownload(
   ctx.started({ totalBytes: total, resumedFrom: offset });
   let written = offset;
   if (response.status !== 416) {
+    // Each chunk is on disk before the next is read, so a connection that breaks keeps in the
+    // .part every byte it delivered (a pipeline would drop what its file stream still buffered).
+    const part = await open(paths.part, offset > 0 ? "a" : "w");
     try {
-      await pipeline(
-        response.body,
-        meter(hash, (count) => {
-          written += count;
-          ctx.advanced(count);
-        }),
-        createWriteStream(paths.part, { flags: offset > 0 ? "a" : "w" }),
-        ctx.signal ? { signal: ctx.signal } : {},
-      );
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        ctx.signal?.throwIfAborted();
+        hash.update(chunk);
+        await part.write(chunk);
+        written += chunk.length;
+        ctx.advanced(chunk.length);
+      }
     } catch (error) {
       const failure = toFailure(error);
       if (ctx.signal?.aborted || failure.code !== "network") throw error;
       throw new DownloadError("network", `connection to ${finalUrl.host} broke at ${formatBytes(written)} (${failure.message}); the .part is kept`, true);
+    } finally {
+      await part.close();
     }
   }
 

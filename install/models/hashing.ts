@@ -1,6 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
 export async function feedFile(file: string, hash: Hash, signal?: AbortSignal): Promise<void> {
@@ -13,15 +12,4 @@ export async function sha256OfFile(file: string, signal?: AbortSignal): Promise<
   const hash = createHash("sha256");
   await feedFile(file, hash, signal);
   return hash.digest("hex");
-}
-
-/** Passes bytes through, hashing and counting them on the way. */
-export function meter(hash: Hash, onBytes: (count: number) => void): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      onBytes(chunk.length);
-      done(null, chunk);
-    },
-  });
 }
