@@ -41,6 +41,7 @@ export const ERROR_STATUS = {
   range_not_satisfiable: 416,
   budget_exceeded: 422,
   image_too_large: 422,
+  input_unavailable: 422,
   upload_quota_exceeded: 429,
   rate_limited: 429,
   queue_full: 429,

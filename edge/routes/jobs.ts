@@ -15,6 +15,7 @@ import { bearer, defineRoutes } from "../http/route.ts";
 import { newTaskId, poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
 import { submitBatch } from "./batches.ts";
+import { resolveImageInputs } from "./image-inputs.ts";
 import { newJob, type JobSource } from "./new-job.ts";
 import type { NewJob } from "../queue/types.ts";
 import { refuseTarget, webhookPolicy } from "../webhooks/target.ts";
@@ -44,7 +45,7 @@ async function submit(c: AppContext): Promise<Response> {
       { path: "workflow_id", rule: "exists", message: `must be one of ${Object.keys(catalog.workflows).join(", ")}` },
     ]);
   }
-  const checked = validateParams(catalog, workflow, body.params);
+  const checked = validateParams(catalog, workflow, await resolveImageInputs(c, workflow, body.params));
   if (!checked.ok) {
     const budget = checked.errors.find((e) => e.rule === "budget");
     if (budget) throw new ApiError("budget_exceeded", budget.message, checked.errors);

@@ -17,6 +17,11 @@ const UploadResponseSchema = z.object({
   height: z.number().int().describe("Read from the image's header"),
 });
 
+/** "upl_" and 24 random hex characters (the form `image` parameters accept). */
+export function newUploadId(): string {
+  return `upl_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
 /** Checks the declared type and length of an image body before a byte is stored. */
 export function imageBodyHeaders(c: AppContext, limit: number): { contentType: string; length: number } {
   const contentType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
@@ -58,7 +63,7 @@ async function createUpload(c: AppContext): Promise<Response> {
   const config = c.get("config");
   const owner = c.get("principal").name;
   const { contentType, length } = imageBodyHeaders(c, config.MAX_UPLOAD_BYTES);
-  const uploadId = `upl_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const uploadId = newUploadId();
   const registry = uploadRegistry(c.env);
   const admitted = await registry.reserveUpload(uploadId, owner, length);
   if (!admitted.ok) {
