@@ -15,7 +15,7 @@ function view(id: string, over: Partial<TaskView>): TaskView {
 
 function success(id: string, lease: string, bytes = 10): TaskView {
   const url = `http://127.0.0.1:1/files/out/${id}/${lease}/0?exp=1&sig=s`;
-  return view(id, { status: "SUCCESS", state: "succeeded", result: { download_url: url, outputs: [{ url, expires_at: "", content_type: "image/png", bytes, filename: "a.png", node_id: "9" }], dropped_outputs: 0 } });
+  return view(id, { status: "SUCCESS", state: "succeeded", result: { download_url: url, outputs: [{ url, expires_at: "", content_type: "image/png", bytes, filename: "a.png", node_id: "9", node_title: null, sha256: null, width: null, height: null }], dropped_outputs: 0 } });
 }
 
 /** The wire as the proxies would have seen a job leased and completed once under `lease`. */

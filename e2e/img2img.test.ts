@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
@@ -28,9 +29,14 @@ describe("image inputs (img2img)", () => {
     const { task_id } = await api.submit({ prompt: "repaint", input_image: upload_id, denoising_strength: 0.6, steps: 3 }, "sd15_img2img");
     const done = await api.waitFor(task_id);
     expect(done.status).toBe("SUCCESS");
-    const out = await fetch(done.result!.outputs[0]!.url);
+    const output = done.result!.outputs[0]!;
+    const out = await fetch(output.url);
+    const bytes = new Uint8Array(await out.arrayBuffer());
     // The stand-in renders img2img at the input's size, as the real graph (no resize node) does.
-    expect(decodePng(new Uint8Array(await out.arrayBuffer()))).toEqual({ width: 192, height: 128 });
+    expect(decodePng(bytes)).toEqual({ width: 192, height: 128 });
+    // What the edge learnt as it stored the output: its hash, size and dimensions, and the node that made it.
+    expect(output).toMatchObject({ content_type: "image/png", bytes: bytes.length, width: 192, height: 128, sha256: createHash("sha256").update(bytes).digest("hex") });
+    expect(output.node_title).toBe("Save Image");
     expect(stack.sims[0]!.stats().requests.some((r) => r.path === "/upload/image")).toBe(true);
   });
 

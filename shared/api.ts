@@ -58,7 +58,11 @@ export const OutputViewSchema = z.object({
   content_type: z.string(),
   bytes: z.number(),
   filename: z.string().describe("The download's file name (`<task>-<n>.<ext>`), the same one its Content-Disposition carries"),
-  node_id: z.string(),
+  node_id: z.string().describe("The ComfyUI node that made it"),
+  node_title: z.string().nullable().describe("That node's title in the graph (`_meta.title`)"),
+  sha256: z.string().nullable().describe("SHA-256 of the bytes, hex, as the edge stored them"),
+  width: z.number().nullable().describe("Pixels, read from the image's header (null if it has none the edge can read)"),
+  height: z.number().nullable(),
 });
 
 export const WebhookAttemptSchema = z.object({

@@ -93,6 +93,11 @@ export const OutputSchema = z.object({
   bytes: z.number().int().nonnegative(),
   filename: z.string().max(512),
   node_id: z.string().max(128),
+  // Set by the edge from what it stored and the job's graph; an agent's values are replaced.
+  sha256: z.string().max(64).optional(),
+  width: z.number().int().nonnegative().nullable().optional(),
+  height: z.number().int().nonnegative().nullable().optional(),
+  node_title: z.string().max(256).nullable().optional(),
 });
 export type Output = z.infer<typeof OutputSchema>;
 

@@ -20,7 +20,7 @@ import { CapCheck } from "./cap-check.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { UploadDesk, type DeskResult } from "../uploads/desk.ts";
 import { uploadRegistry } from "../uploads/stub.ts";
-import { JobStore } from "./store.ts";
+import { JobStore, type StoredUpload } from "./store.ts";
 import { Subscribers } from "./subscribers.ts";
 import { FinishWaiters } from "./finish-waiters.ts";
 import type { JobListFilter } from "./job-list.ts";
@@ -378,10 +378,10 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
    * name) if the lease is still current; otherwise deleted, so no orphan outlives a stale lease,
    * unless the key is an output the job already delivered (an upload racing its own completion).
    */
-  async uploadFinished(jobId: string, leaseId: string, key: string, stored?: { bytes: number; content_type: string }): Promise<boolean> {
+  async uploadFinished(jobId: string, leaseId: string, key: string, stored?: StoredUpload): Promise<boolean> {
     const job = this.store.get(jobId);
     const current = job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
-    if (current && stored) this.store.recordUpload(jobId, leaseId, key, stored.bytes, stored.content_type);
+    if (current && stored) this.store.recordUpload(jobId, leaseId, key, stored);
     const delivered = job?.state === "succeeded" && (job.outputs ?? []).some((o) => o.key === key);
     if (!current && !delivered) await this.env.FILES.delete(key);
     return current;

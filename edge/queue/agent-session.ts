@@ -7,6 +7,20 @@ import { chargesRig, rememberLostAttempt, rigFailed } from "./rig-outcomes.ts";
 import type { Job } from "./types.ts";
 import { verifyOutputs } from "./verify-outputs.ts";
 
+/** The titles of a job's graph nodes (`_meta.title`), read once per completion for its outputs. */
+function nodeTitles(q: QueueCore, seq: number): (nodeId: string) => string | null {
+  let graph: Record<string, { _meta?: { title?: unknown } }> | null = null;
+  return (nodeId) => {
+    try {
+      graph ??= JSON.parse(q.store.graphJson(seq)) as Record<string, { _meta?: { title?: unknown } }>;
+    } catch {
+      return null;
+    }
+    const title = graph[nodeId]?._meta?.title;
+    return typeof title === "string" ? title.slice(0, 256) : null;
+  };
+}
+
 /** Hand-backs of a started run (ComfyUI became unreachable) that cost the job no attempt. */
 export const FREE_RUNNING_HANDBACKS = 2;
 
@@ -232,7 +246,9 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       }
       const held = q.store.get(msg.job_id);
       const current = held !== null && held.lease_id === msg.lease_id && (held.state === "leased" || held.state === "running");
-      const verified = current ? verifyOutputs(msg.outputs, q.store.uploadsOf(msg.job_id, msg.lease_id)) : { ok: true as const, outputs: msg.outputs };
+      const verified = current
+        ? verifyOutputs(msg.outputs, q.store.uploadsOf(msg.job_id, msg.lease_id), nodeTitles(q, held.seq))
+        : { ok: true as const, outputs: msg.outputs };
       if (!verified.ok) return failUnverified(q, ws, att, msg, verified.error);
       const job = q.store.complete(msg.job_id, msg.lease_id, verified.outputs, now, q.config.RETENTION_DAYS * 86_400_000, msg.run_ms, msg.dropped_outputs ?? 0);
       if (!job) {

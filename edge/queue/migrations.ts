@@ -149,13 +149,17 @@ export const MIGRATIONS: string[][] = [
   ],
   // GET /v1/jobs walks a key's jobs (or everyone's) newest first; and how many times a running
   // job was handed back because its ComfyUI went away (past a few, a hand-back costs an attempt);
-  // and the batch (`count` on a submit) a job was made in.
+  // the batch (`count` on a submit) a job was made in; and what the edge learnt of each output
+  // as it stored it (its SHA-256 and, for images, its dimensions).
   [
     `CREATE INDEX jobs_owner_created ON jobs (owner, created_at DESC, id DESC)`,
     `CREATE INDEX jobs_created ON jobs (created_at DESC, id DESC)`,
     `ALTER TABLE jobs ADD COLUMN handbacks INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE jobs ADD COLUMN batch_id TEXT`,
     `CREATE INDEX jobs_batch ON jobs (batch_id, seq) WHERE batch_id IS NOT NULL`,
+    `ALTER TABLE lease_uploads ADD COLUMN sha256 TEXT`,
+    `ALTER TABLE lease_uploads ADD COLUMN width INTEGER`,
+    `ALTER TABLE lease_uploads ADD COLUMN height INTEGER`,
   ],
 ];
 

@@ -3,6 +3,15 @@ import type { Job, JobState, NewJob, ProgressState, WebhookState } from "./types
 import { fairPosition, fairTag } from "./fair-share.ts";
 import { listWhere, type JobListFilter } from "./job-list.ts";
 
+/** What the upload route learnt of an output as it stored it. */
+export interface StoredUpload {
+  bytes: number;
+  content_type: string;
+  sha256?: string | null;
+  width?: number | null;
+  height?: number | null;
+}
+
 type Row = Record<string, SqlStorageValue>;
 
 export const DISPATCH_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 60000];
@@ -399,18 +408,20 @@ export class JobStore {
   // ---------- outputs a lease actually uploaded ----------
 
   /** An output the upload route stored under a current lease (a re-upload of the same key replaces it). */
-  recordUpload(jobId: string, leaseId: string, key: string, bytes: number, contentType: string): void {
+  recordUpload(jobId: string, leaseId: string, key: string, stored: StoredUpload): void {
     this.sql.exec(
-      `INSERT OR REPLACE INTO lease_uploads (key, job_id, lease_id, bytes, content_type) VALUES (?, ?, ?, ?, ?)`,
-      key, jobId, leaseId, bytes, contentType,
+      `INSERT OR REPLACE INTO lease_uploads (key, job_id, lease_id, bytes, content_type, sha256, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      key, jobId, leaseId, stored.bytes, stored.content_type, stored.sha256 ?? null, stored.width ?? null, stored.height ?? null,
     );
   }
 
-  uploadsOf(jobId: string, leaseId: string): Map<string, { bytes: number; content_type: string }> {
+  uploadsOf(jobId: string, leaseId: string): Map<string, StoredUpload> {
     const rows = this.sql
-      .exec<{ key: string; bytes: number; content_type: string }>(`SELECT key, bytes, content_type FROM lease_uploads WHERE job_id = ? AND lease_id = ?`, jobId, leaseId)
+      .exec<{ key: string; bytes: number; content_type: string; sha256: string | null; width: number | null; height: number | null }>(
+        `SELECT key, bytes, content_type, sha256, width, height FROM lease_uploads WHERE job_id = ? AND lease_id = ?`, jobId, leaseId,
+      )
       .toArray();
-    return new Map(rows.map((r) => [r.key, { bytes: r.bytes, content_type: r.content_type }]));
+    return new Map(rows.map((r) => [r.key, { bytes: r.bytes, content_type: r.content_type, sha256: r.sha256, width: r.width, height: r.height }]));
   }
 
   /** Once a job is settled its outputs live in its row; the upload records go. */

@@ -1,5 +1,6 @@
 import { JOB_ERROR } from "../../shared/errors.ts";
 import type { JobError, Output } from "../../shared/protocol.ts";
+import type { StoredUpload } from "./store.ts";
 
 export type VerifiedOutputs = { ok: true; outputs: Output[] } | { ok: false; error: JobError };
 
@@ -8,7 +9,7 @@ export type VerifiedOutputs = { ok: true; outputs: Output[] } | { ok: false; err
  * each one it stored). Size and type are the edge's own record, not the agent's word; the file
  * name and node come from the agent. Nothing named, or a key never uploaded, is a failure.
  */
-export function verifyOutputs(claimed: Output[], uploaded: Map<string, { bytes: number; content_type: string }>): VerifiedOutputs {
+export function verifyOutputs(claimed: Output[], uploaded: Map<string, StoredUpload>, titleOf: (nodeId: string) => string | null = () => null): VerifiedOutputs {
   if (claimed.length === 0) {
     return { ok: false, error: { code: JOB_ERROR.noOutputs, message: "The agent reported success but named no output; the attempt counts as failed." } };
   }
@@ -28,7 +29,15 @@ export function verifyOutputs(claimed: Output[], uploaded: Map<string, { bytes: 
     if (seen.has(o.key)) continue;
     seen.add(o.key);
     const stored = uploaded.get(o.key)!;
-    outputs.push({ ...o, bytes: stored.bytes, content_type: stored.content_type });
+    outputs.push({
+      ...o,
+      bytes: stored.bytes,
+      content_type: stored.content_type,
+      ...(stored.sha256 ? { sha256: stored.sha256 } : {}),
+      width: stored.width ?? null,
+      height: stored.height ?? null,
+      node_title: titleOf(o.node_id),
+    });
   }
   return { ok: true, outputs };
 }

@@ -50,6 +50,10 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
         bytes: o.bytes,
         filename: downloadName(o.key, o.content_type),
         node_id: o.node_id,
+        node_title: o.node_title ?? null,
+        sha256: o.sha256 ?? null,
+        width: o.width ?? null,
+        height: o.height ?? null,
       })),
     );
     result = { download_url: outputs[0]?.url ?? "", outputs, dropped_outputs: job.outputs_dropped ?? 0 };

@@ -1,3 +1,4 @@
+import { storeOutputBody } from "../uploads/store-output.ts";
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { MAX_OUTPUTS_LIMIT } from "../../shared/manifest/schema.ts";
@@ -8,7 +9,6 @@ import { defineRoutes } from "../http/route.ts";
 import { isKnownPool, POOLS } from "../catalog.ts";
 import { poolOfTaskId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
-import { storeImageBody } from "./uploads.ts";
 
 const AGENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
@@ -52,10 +52,10 @@ async function upload(c: AppContext): Promise<Response> {
   if (!(await queue.uploadAllowed(jobId, leaseId, Number(index)))) {
     throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current, or index ${index} is beyond its grant's max_files; nothing was stored.`);
   }
-  const { contentType, length } = await storeImageBody(c, key, { job: jobId, lease: leaseId });
-  const kept = await queue.uploadFinished(jobId, leaseId, key, { bytes: length, content_type: contentType });
+  const stored = await storeOutputBody(c, key, { job: jobId, lease: leaseId });
+  const kept = await queue.uploadFinished(jobId, leaseId, key, stored);
   if (!kept) throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current; the upload was discarded.`);
-  return c.json({ key, bytes: length, content_type: contentType }, 201);
+  return c.json({ key, bytes: stored.bytes, content_type: stored.content_type }, 201);
 }
 
 export const agentRoutes = defineRoutes([

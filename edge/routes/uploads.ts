@@ -39,22 +39,6 @@ export function imageBodyHeaders(c: AppContext, limit: number): { contentType: s
 }
 
 /**
- * Streams an image request body into R2 under `key` after checking its type and declared
- * length; the stored object is exactly Content-Length bytes or the put fails.
- */
-export async function storeImageBody(c: AppContext, key: string, customMetadata: Record<string, string>): Promise<{ contentType: string; length: number }> {
-  const { contentType, length } = imageBodyHeaders(c, c.get("config").MAX_UPLOAD_BYTES);
-  const stream = new FixedLengthStream(length);
-  c.req.raw.body!.pipeTo(stream.writable).catch(() => undefined);
-  try {
-    await c.env.FILES.put(key, stream.readable, { httpMetadata: { contentType }, customMetadata });
-  } catch {
-    throw new ApiError("bad_request", `The body did not match its Content-Length of ${length} bytes.`);
-  }
-  return { contentType, length };
-}
-
-/**
  * A client's input image: admitted by the uploads registry (rate limit, per-key quota), its
  * header read before a byte is stored (declared type, dimensions, MAX_INPUT_PIXELS), then
  * streamed to R2 and recorded with its size, so a job's pixel budget can be checked at submit.
