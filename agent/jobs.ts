@@ -1,3 +1,5 @@
+import { PreviewRelay } from "./preview-relay.ts";
+import type { ComfyPreview } from "./comfy/preview-frame.ts";
 import type { Logger } from "pino";
 import { freeSlots, type AgentMessage, type JobError, type JobMessage, type LeaseRef } from "../shared/protocol.ts";
 import type { ComfyClient } from "./comfy/client.ts";
@@ -261,6 +263,7 @@ export class JobSlots {
         log,
         ...(this.#deps.events ? { events: this.#deps.events } : {}),
         onProgress: (p) => this.#onRunProgress(slot, p),
+        ...(job.previews ? { onPreview: previewsOf(job, this.#deps.send) } : {}),
       });
       slot.run = run;
       slot.state = "queued";
@@ -393,4 +396,10 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       resolve(true);
     });
   });
+}
+
+/** The relay of a job whose client asked for live previews. */
+function previewsOf(job: JobMessage, send: (m: AgentMessage) => boolean): (p: ComfyPreview) => void {
+  const relay = new PreviewRelay({ job_id: job.job_id, lease_id: job.lease_id }, send);
+  return (p) => relay.offer(p);
 }

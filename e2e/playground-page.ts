@@ -34,6 +34,22 @@ export async function recordProgress(page: Page): Promise<void> {
   });
 }
 
+/** Records every live preview the result card shows (its image's source, while visible). */
+export async function recordPreviews(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const img = document.getElementById("live-preview") as HTMLImageElement;
+    const seen: { src: string; status: string }[] = [];
+    (window as unknown as { __previews: typeof seen }).__previews = seen;
+    new MutationObserver(() => {
+      if (!img.hidden && img.src) seen.push({ src: img.src.slice(0, 40), status: document.getElementById("task-status")!.dataset.status ?? "" });
+    }).observe(img, { attributes: true, attributeFilter: ["src", "hidden"] });
+  });
+}
+
+export function seenPreviews(page: Page): Promise<{ src: string; status: string }[]> {
+  return page.evaluate(() => (window as unknown as { __previews: { src: string; status: string }[] }).__previews);
+}
+
 export function seenProgress(page: Page): Promise<ProgressSample[]> {
   return page.evaluate(() => (window as unknown as { __progress: { value: number; status: string }[] }).__progress);
 }

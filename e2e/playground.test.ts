@@ -7,7 +7,7 @@ import { PNG } from "pngjs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
 import { chromiumInstalled, launchChromium } from "./playground-browser.ts";
-import { fillJob, openPlayground, pngWidth, recordProgress, seenProgress } from "./playground-page.ts";
+import { fillJob, openPlayground, pngWidth, recordPreviews, recordProgress, seenPreviews, seenProgress } from "./playground-page.ts";
 import { enforceCsp, recordCspViolations, sidewaysOverflow } from "./page-checks.ts";
 
 const keys = {
@@ -187,4 +187,21 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
       await other.close();
     }
   }, 90_000);
+
+  test("the result card shows the job's live preview while it runs, and the result replaces it", async () => {
+    await openPlayground(page, stack!.edge.url, keys.client, "sd15_basic");
+    await fillJob(page, { prompt: "a harbour, previewed", steps: "40", width: "256", height: "192" });
+    await recordPreviews(page);
+    const before = (await page.textContent("#task-id"))?.trim();
+    await page.click("#submit");
+    await expect.poll(async () => (await page.textContent("#task-id"))?.trim(), { timeout: 30_000 }).not.toBe(before);
+    await page.waitForSelector("#task-status[data-status=SUCCESS]", { timeout: 60_000 });
+    const previews = await seenPreviews(page);
+    // Previews come only over the live feed: the page followed the job on its WebSocket, not by polling.
+    expect(await page.textContent("#feed-note")).toBe("");
+    expect(previews.length, JSON.stringify(previews)).toBeGreaterThan(0);
+    expect(previews.every((p) => p.src.startsWith("data:image/png;base64,") && p.status !== "SUCCESS")).toBe(true);
+    expect(await page.locator("#live-preview").isHidden()).toBe(true);
+    expect(cspViolations).toEqual([]);
+  }, 120_000);
 });

@@ -20,6 +20,7 @@ export const SubmitBodySchema = z
     quality: z.number().int().min(1).max(100).default(90).describe("webp/jpeg quality"),
     webhook_url: z.string().max(2048).optional().describe("POSTed a signed JSON body on every terminal state"),
     callback_url: z.string().max(2048).optional().describe("Alias of `webhook_url` (the original service's name)"),
+    previews: z.boolean().default(false).describe("Live previews while the job runs: `preview` events (base64 images, at most 2 a second) on the events feed; nothing is stored"),
     count: z
       .number()
       .int()
@@ -110,6 +111,13 @@ export const TaskEventSchema = z.discriminatedUnion("type", [
     type: z.literal("progress"),
     task_id: z.string(),
     progress: ProgressViewSchema,
+  }),
+  z.object({
+    type: z.literal("preview"),
+    task_id: z.string(),
+    content_type: z.enum(["image/jpeg", "image/png", "image/webp"]),
+    data: z.string().describe("The preview image, base64 (at most 512 px on the long side)"),
+    node_id: z.string().nullable().describe("The node that sent it (when ComfyUI says)"),
   }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEventSchema>;

@@ -139,6 +139,18 @@ export const PauseSchema = z.object({ type: z.literal("pause"), reason: z.string
 /** The agent takes work again after a `pause` (its ComfyUI answers again). */
 export const ResumeSchema = z.object({ type: z.literal("resume") });
 
+/** The largest preview an agent may relay (base64 text): ComfyUI's previews are ≤ 512 px JPEG/PNG. */
+export const MAX_PREVIEW_BASE64 = 700_000;
+
+/** A live preview of a running job (ComfyUI's binary preview frame), relayed to the job's watchers; never stored. */
+export const PreviewSchema = LeaseRefSchema.extend({
+  type: z.literal("preview"),
+  content_type: z.enum(["image/jpeg", "image/png", "image/webp"]),
+  data: z.string().max(MAX_PREVIEW_BASE64).regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64"),
+  node_id: z.string().max(128).nullable().optional(),
+});
+export type PreviewMessage = z.infer<typeof PreviewSchema>;
+
 /** The agent's model files changed (a periodic look, a ComfyUI restart, a `model_missing`): the whole new inventory. */
 export const InventoryMessageSchema = z.object({ type: z.literal("inventory"), inventory: ModelInventorySchema });
 
@@ -152,6 +164,7 @@ export const AgentMessageSchema = z.discriminatedUnion("type", [
   PauseSchema,
   ResumeSchema,
   InventoryMessageSchema,
+  PreviewSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
@@ -195,6 +208,8 @@ export const JobSchema = LeaseRefSchema.extend({
   models: z.array(z.string()).default([]),
   /** The workflow's `timeout_s`: the agent stops the run (ComfyUI interrupt) and fails it with code `timeout`. */
   timeout_s: z.number().int().positive().optional(),
+  /** The client asked for live previews: relay ComfyUI's preview frames (`preview`), at most 2 a second. */
+  previews: z.boolean().optional(),
 });
 export type JobMessage = z.infer<typeof JobSchema>;
 

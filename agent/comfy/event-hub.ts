@@ -1,3 +1,4 @@
+import type { ComfyPreview } from "./preview-frame.ts";
 import { randomUUID } from "node:crypto";
 import type { ComfyClient } from "./client.ts";
 import { ComfyError } from "./errors.ts";
@@ -6,6 +7,8 @@ import type { ComfyEvent } from "./schemas.ts";
 
 export type PromptListener = {
   onEvent: (event: ComfyEvent) => void;
+  /** A live preview of this prompt (a frame without a prompt id goes to the prompt running now). */
+  onPreview?: (preview: ComfyPreview) => void;
   /** The shared socket dropped; events may have been missed. */
   onClose: (reason: string) => void;
 };
@@ -116,6 +119,10 @@ export class ComfyEventHub {
       admit: (type, text) => this.#admit(type, text),
       accept: (type, data) => this.#accept(type, data),
       onEvent: (event) => this.#route(event),
+      onPreview: (preview) => {
+        const promptId = preview.promptId ?? this.#current;
+        if (promptId !== null) this.#listeners.get(promptId)?.onPreview?.(preview);
+      },
       onClose: (why) => {
         if (this.#socket === socket) this.#socket = null;
         for (const listener of [...this.#listeners.values()]) listener.onClose(why);

@@ -1,3 +1,4 @@
+import { parsePreviewFrame, type ComfyPreview } from "./preview-frame.ts";
 import WebSocket from "ws";
 import { ComfyEventSchema, type ComfyEvent } from "./schemas.ts";
 import { ComfyError } from "./errors.ts";
@@ -5,6 +6,8 @@ import { webSocketProxy } from "../ws-proxy.ts";
 
 export type EventSocketHandlers = {
   onEvent: (event: ComfyEvent) => void;
+  /** A binary preview frame; without this handler binary frames are dropped unread. */
+  onPreview?: (preview: ComfyPreview) => void;
   /** Called once when the socket is gone (closed by either side, or errored). */
   onClose: (reason: string) => void;
   /** A text frame that is not a known ComfyUI event (custom nodes send their own). */
@@ -50,7 +53,12 @@ export class EventSocket {
         resolve(socket);
       });
       ws.on("message", (data, isBinary) => {
-        if (isBinary) return;
+        if (isBinary) {
+          if (!handlers.onPreview) return;
+          const preview = parsePreviewFrame(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+          if (preview) handlers.onPreview(preview);
+          return;
+        }
         socket.#dispatch(data.toString(), handlers);
       });
       ws.on("error", (err) => {

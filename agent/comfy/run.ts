@@ -1,3 +1,4 @@
+import type { ComfyPreview } from "./preview-frame.ts";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
@@ -32,6 +33,8 @@ export type RunOptions = {
   /** How long a stopped prompt may take to leave ComfyUI. */
   stopWaitMs?: number;
   onProgress?: (progress: RunProgress) => void;
+  /** ComfyUI's live previews of this prompt (its own socket: frames arrive while it runs). */
+  onPreview?: (preview: ComfyPreview) => void;
   log?: Logger;
 };
 
@@ -73,6 +76,7 @@ export class PromptRun {
     this.#watch = new PromptWatch(comfy, { clientId: this.clientId, promptId: this.promptId }, opts.graph, {
       onChange: () => this.#poke(),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.onPreview ? { onPreview: opts.onPreview } : {}),
       ...(opts.log ? { log: opts.log } : {}),
       ...(opts.events ? { events: opts.events } : {}),
     });

@@ -1,3 +1,4 @@
+import type { ComfyPreview } from "./preview-frame.ts";
 import type { Logger } from "pino";
 import type { ComfyClient } from "./client.ts";
 import type { ComfyEventHub, PromptListener } from "./event-hub.ts";
@@ -21,6 +22,7 @@ export type RunProgress = {
 
 export type WatchHooks = {
   onProgress?: (progress: RunProgress) => void;
+  onPreview?: (preview: ComfyPreview) => void;
   /** Something a waiting run should look at happened. */
   onChange: () => void;
   log?: Logger;
@@ -85,6 +87,7 @@ export class PromptWatch {
   async open(): Promise<void> {
     const listener: PromptListener = {
       onEvent: (e) => this.#onEvent(e),
+      ...(this.#hooks.onPreview ? { onPreview: this.#hooks.onPreview } : {}),
       onClose: (why) => {
         this.#hooks.log?.debug({ prompt_id: this.#promptId, why }, "ComfyUI socket closed; polling /history");
         this.#socket = null;

@@ -121,4 +121,13 @@ describe("a real job, start to finish", () => {
     const view = await client.getBatch(batch.batch_id);
     expect(view).toMatchObject({ status: "SUCCESS", counts: { SUCCESS: 3 } });
   });
+
+  it("wait() hands live previews to onPreview when the job asked for them", async () => {
+    const job = await client.submit({ workflow_id: "sd15_basic", params: { prompt: "previewed", steps: 30, width: 64, height: 64 }, previews: true });
+    const previews: string[] = [];
+    const task = await client.wait(job, { onPreview: (p) => previews.push(p.content_type) });
+    expect(task.status).toBe("SUCCESS");
+    expect(previews.length).toBeGreaterThan(0);
+    expect(new Set(previews)).toEqual(new Set(["image/png"]));
+  });
 });

@@ -11,6 +11,8 @@ export interface WaitOptions extends WatchOptions {
   onEvent?: (event: TaskEvent) => void;
   /** Every state the task enters (the first call is its current state). */
   onState?: (task: TaskView) => void;
+  /** Every live preview (submitted with `previews: true`): a small base64 image while the job runs. */
+  onPreview?: (preview: Extract<TaskEvent, { type: "preview" }>) => void;
   /** Every progress update, from progress events and from the progress of state events. */
   onProgress?: (progress: Progress, taskId: string) => void;
 }
@@ -36,8 +38,10 @@ export async function waitForTask(deps: WatchDeps, ref: TaskRef, opts: WaitOptio
         last = event.task;
         opts.onState?.(event.task);
         if (event.task.progress) opts.onProgress?.(event.task.progress, id);
-      } else {
+      } else if (event.type === "progress") {
         opts.onProgress?.(event.progress, id);
+      } else {
+        opts.onPreview?.(event);
       }
     }
   } catch (e) {

@@ -70,7 +70,7 @@ export async function* watchTask(deps: WatchDeps, ref: TaskRef, opts: WatchOptio
     try {
       for await (const event of feed) {
         if (event.type === "state") [last, lastProgress] = [event.task, event.task.progress];
-        else lastProgress = event.progress;
+        else if (event.type === "progress") lastProgress = event.progress;
         yield event;
         if (last && isTerminal(last.status)) return;
       }

@@ -169,6 +169,11 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     this.subscribers.publishProgress(job);
   }
 
+  notifyPreview(job: Job, preview: { content_type: "image/jpeg" | "image/png" | "image/webp"; data: string; node_id: string | null }): void {
+    if (!this.subscribers.has(job.id)) return;
+    this.subscribers.publish(job.id, { type: "preview", task_id: job.id, ...preview }, false);
+  }
+
   armAlarm(at: number): void {
     if (this.alarmAt !== undefined && this.alarmAt !== null && this.alarmAt <= at) return;
     this.alarmAt = at;

@@ -318,6 +318,13 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       await fillAgent(q, att.agent_id);
       return;
     }
+    case "preview": {
+      // Relayed only for the lease that runs the job, and only if its client asked; never stored.
+      const job = q.store.get(msg.job_id);
+      if (!job || job.lease_id !== msg.lease_id || job.state !== "running" || !job.previews) return;
+      q.notifyPreview(job, { content_type: msg.content_type, data: msg.data, node_id: msg.node_id ?? null });
+      return;
+    }
     case "inventory": {
       // New files may make queued jobs runnable here (and gone ones stop being routed here).
       q.agents.setInventory(att.agent_id, msg.inventory);

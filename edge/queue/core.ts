@@ -25,6 +25,8 @@ export interface QueueCore {
   /** A job changed state: tell its subscribers, and on a terminal state start its webhook and cleanup. */
   notify(job: Job): void;
   notifyProgress(job: Job): void;
+  /** A live preview of a running job for its watchers; nothing is stored. */
+  notifyPreview(job: Job, preview: { content_type: "image/jpeg" | "image/png" | "image/webp"; data: string; node_id: string | null }): void;
   armAlarm(at: number): void;
   inputUrls(job: Job): Promise<{ node_id: string; input: string; url: string; filename: string }[]>;
 }

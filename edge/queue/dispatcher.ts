@@ -64,6 +64,7 @@ async function jobMessage(q: QueueCore, job: Job, leaseId: string, deadline: num
     inputs: await q.inputUrls(job),
     models: job.models.map((m) => `${m.folder}/${m.name}`),
     timeout_s: job.timeout_s,
+    ...(job.previews ? { previews: true } : {}),
   };
   return `${JSON.stringify(msg).slice(0, -1)},"graph":${q.store.graphJson(job.seq)}}`;
 }

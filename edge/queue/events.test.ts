@@ -44,7 +44,7 @@ describe("GET /tasks/{id}/events", () => {
     await a.next("ack");
     expect(await feed.closed).toBe(1000);
     a.close();
-    const kinds = feed.events.map((e) => (e.type === "state" ? e.task.status : `p${e.progress.current}`));
+    const kinds = feed.events.map((e) => (e.type === "state" ? e.task.status : e.type === "progress" ? `p${e.progress.current}` : "preview"));
     expect(kinds[0]).toBe("PENDING");
     expect(kinds.at(-1)).toBe("SUCCESS");
     expect(kinds).toContain("PROGRESS");

@@ -160,6 +160,7 @@ export const MIGRATIONS: string[][] = [
     `ALTER TABLE lease_uploads ADD COLUMN sha256 TEXT`,
     `ALTER TABLE lease_uploads ADD COLUMN width INTEGER`,
     `ALTER TABLE lease_uploads ADD COLUMN height INTEGER`,
+    `ALTER TABLE jobs ADD COLUMN previews INTEGER NOT NULL DEFAULT 0`,
   ],
 ];
 

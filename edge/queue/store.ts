@@ -23,7 +23,7 @@ const COLUMNS = [
   "seq", "id", "owner", "workflow_id", "pool", "state", "priority", "attempts", "max_attempts", "models", "models_sig",
   "inputs", "seed", "output_format", "quality", "timeout_s", "lease_id", "lease_expires", "agent_id", "progress",
   "outputs", "error", "created_at", "enqueued_at", "started_at", "finished_at", "expires_at", "idem_key", "idem_hash",
-  "webhook_url", "webhook", "webhook_next_at", "run_deadline", "timeouts", "retry_on_timeout", "max_outputs", "outputs_dropped", "handbacks", "batch_id",
+  "webhook_url", "webhook", "webhook_next_at", "run_deadline", "timeouts", "retry_on_timeout", "max_outputs", "outputs_dropped", "handbacks", "batch_id", "previews",
 ].join(", ");
 
 function toJob(row: Row): Job {
@@ -125,10 +125,10 @@ export class JobStore {
       .exec<{ seq: number }>(
         // params and graph: '' in the row (migration 1 made them NOT NULL), the values in job_payloads.
         `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
-          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url, retry_on_timeout, fair_tag, max_outputs, batch_id)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url, retry_on_timeout, fair_tag, max_outputs, batch_id, previews)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
-        j.idem_key, j.idem_hash, j.webhook_url, j.retry_on_timeout ?? 1, fairTag(this.sql, j.owner, j.priority), j.max_outputs ?? 64, j.batch_id ?? null,
+        j.idem_key, j.idem_hash, j.webhook_url, j.retry_on_timeout ?? 1, fairTag(this.sql, j.owner, j.priority), j.max_outputs ?? 64, j.batch_id ?? null, j.previews ? 1 : 0,
       )
       .one();
     this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, j.params_json, j.graph_json);
@@ -139,7 +139,7 @@ export class JobStore {
       agent_id: null, progress: null, outputs: null, error: null, created_at: now, enqueued_at: now, started_at: null,
       finished_at: null, expires_at: null, idem_key: j.idem_key, idem_hash: j.idem_hash, webhook_url: j.webhook_url,
       webhook: null, webhook_next_at: null, run_deadline: null, timeouts: 0, retry_on_timeout: j.retry_on_timeout ?? 1,
-      max_outputs: j.max_outputs ?? 64, outputs_dropped: 0, handbacks: 0, batch_id: j.batch_id ?? null,
+      max_outputs: j.max_outputs ?? 64, outputs_dropped: 0, handbacks: 0, batch_id: j.batch_id ?? null, previews: j.previews ? 1 : 0,
     };
     return { job, newModelSet };
   }

@@ -40,6 +40,8 @@ export interface NewJob {
   webhook_url: string | null;
   /** The batch (`count` > 1 on one submit) this job is one of. */
   batch_id?: string | null;
+  /** The client asked for live previews. */
+  previews?: boolean;
 }
 
 export interface ProgressState {
@@ -107,6 +109,8 @@ export interface Job {
   /** Times a running attempt was handed back (its ComfyUI became unreachable) rather than failed. */
   handbacks: number;
   batch_id: string | null;
+  /** 1 when the client asked for live previews. */
+  previews: number;
   retry_on_timeout: number;
   max_outputs: number;
   /** Files the graph made beyond `max_outputs`, which the agent did not deliver. */

@@ -37,5 +37,6 @@ export function newJob(s: JobSource, batchId: string | null = null): NewJob {
     idem_hash: s.idemHash,
     webhook_url: s.webhook,
     batch_id: batchId,
+    previews: s.body.previews,
   };
 }

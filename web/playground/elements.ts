@@ -22,6 +22,7 @@ const KINDS = {
   "task-error": HTMLElement,
   cancel: HTMLButtonElement,
   outputs: HTMLElement,
+  "live-preview": HTMLImageElement,
   "clear-recent": HTMLButtonElement,
   recent: HTMLOListElement,
 } as const;

@@ -56,7 +56,7 @@ async function submitJob(): Promise<void> {
   if (!w) return;
   const params = await collectParams();
   if (params === null) return;
-  const res = await api<SubmitResponse>("POST", "/v1/jobs", { json: { workflow_id: w.id, params } });
+  const res = await api<SubmitResponse>("POST", "/v1/jobs", { json: { workflow_id: w.id, params, previews: true } });
   if (!res.ok) {
     if (isAuthProblem(res.status)) showKeyProblem(res.error.message);
     showErrors(res.error);

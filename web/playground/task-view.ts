@@ -24,7 +24,22 @@ export function resetRun(taskId: string, seed: number | null): void {
   byId("task-error").textContent = "";
   byId("feed-note").textContent = "";
   byId("outputs").replaceChildren();
+  hidePreview();
   byId("cancel").hidden = false;
+}
+
+/** The latest live preview of the running job (the job asked for them); replaced by the result. */
+export function renderPreview(p: { content_type: string; data: string }): void {
+  if (!/^image\/(png|jpeg|webp)$/.test(p.content_type) || !/^[A-Za-z0-9+/]*={0,2}$/.test(p.data)) return;
+  const img = byId("live-preview");
+  img.src = `data:${p.content_type};base64,${p.data}`;
+  img.hidden = false;
+}
+
+function hidePreview(): void {
+  const img = byId("live-preview");
+  img.hidden = true;
+  img.removeAttribute("src");
 }
 
 export function renderProgress(p: Progress): void {
@@ -64,6 +79,7 @@ export function renderTask(task: TaskView): boolean {
   updateRecent(task.task_id, { status: task.status, seed: task.seed });
   if (!TERMINAL.has(task.status)) return false;
   byId("cancel").hidden = true;
+  hidePreview();
   if (task.status === "SUCCESS") {
     byId("progress").value = 100;
     // A finished task ran every step, whatever the last progress frame said (some end at 0 / 1).

@@ -1,7 +1,7 @@
 import type { TaskEvent, TaskView } from "../../shared/api.ts";
 import { api, isAuthProblem } from "./api.ts";
 import { byId } from "./elements.ts";
-import { renderProgress, renderTask, resetRun, setStatus } from "./task-view.ts";
+import { renderPreview, renderProgress, renderTask, resetRun, setStatus } from "./task-view.ts";
 
 const POLL_MS = 1000;
 
@@ -49,6 +49,7 @@ function onEvent(w: Watch, data: unknown): void {
   }
   if (ev.type === "state") apply(w, ev.task);
   else if (ev.type === "progress") renderProgress(ev.progress);
+  else if (ev.type === "preview") renderPreview(ev);
 }
 
 function startPolling(w: Watch, note = "Live feed unavailable; checking the task every second instead."): void {
