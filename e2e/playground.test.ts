@@ -204,4 +204,18 @@ describe.skipIf(!chromiumInstalled())("playground page at / (headless Chromium, 
     expect(await page.locator("#live-preview").isHidden()).toBe(true);
     expect(cspViolations).toEqual([]);
   }, 120_000);
+
+  test("the recent list reads the key's jobs from the edge: one submitted elsewhere (the API) shows after a reload", async () => {
+    const res = await fetch(`${stack!.edge.url}/v1/jobs`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${keys.client}`, "content-type": "application/json" },
+      body: JSON.stringify({ workflow_id: "sd15_basic", params: { prompt: "from the API", steps: 2, width: 64, height: 64 } }),
+    });
+    const { task_id } = (await res.json()) as { task_id: string };
+    await page.reload();
+    const entry = page.locator(`#recent li[data-task-id="${task_id}"]`);
+    await expect.poll(() => entry.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => entry.getAttribute("data-status"), { timeout: 30_000 }).not.toBe("");
+    expect(pageErrors).toEqual([]);
+  }, 90_000);
 });

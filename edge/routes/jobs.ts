@@ -1,4 +1,5 @@
-import { SubmitBodySchema, SubmitResponseSchema, TaskViewSchema, type SubmitBody } from "../../shared/api.ts";
+import { z } from "zod";
+import { BatchSubmitResponseSchema, SubmitBodySchema, SubmitResponseSchema, TaskEventSchema, TaskViewSchema, type SubmitBody } from "../../shared/api.ts";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { compileJob } from "../../shared/manifest/compile.ts";
 import { validateParams } from "../../shared/manifest/params.ts";
@@ -178,12 +179,12 @@ export const jobRoutes = defineRoutes([
   {
     method: "POST", path: "/generate", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
     summary: "Submit a job (the original service's route). Same as POST /v1/jobs.",
-    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch, see BatchSubmitResponse)", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch of jobs)", schema: z.union([SubmitResponseSchema, BatchSubmitResponseSchema]) }, ...errors }, handler: submit,
   },
   {
     method: "POST", path: "/v1/jobs", auth: ["client"], tag: "jobs", body: SubmitBodySchema,
     summary: "Submit a job. Idempotency-Key header: same key and body → the same task; a different body → 409. Prefer: wait=N (≤ 60 s): answers 200 with the finished task if it ends within N seconds, else 202.",
-    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch, see BatchSubmitResponse)", schema: SubmitResponseSchema }, ...errors }, handler: submit,
+    responses: { 200: { description: "Finished within the Prefer: wait=N time (N ≤ 60 s); Preference-Applied says so", schema: TaskViewSchema }, 202: { description: "Queued (with count > 1: a batch of jobs)", schema: z.union([SubmitResponseSchema, BatchSubmitResponseSchema]) }, ...errors }, handler: submit,
   },
   {
     method: "GET", path: "/tasks/:id", auth: ["client"], tag: "jobs", summary: "Read a task: status, progress, result links, error.",
@@ -205,6 +206,9 @@ export const jobRoutes = defineRoutes([
     method: "GET", path: "/tasks/:id/events", auth: "signed", tag: "jobs", websocket: true,
     summary: "Live feed of a task: WebSocket, or SSE with Accept: text/event-stream. Current state first, then every change; closes after the result.",
     query: { token: "signed token from events_url (instead of the Authorization header)" },
-    responses: { 101: { description: "WebSocket" }, 200: { description: "SSE stream", contentType: "text/event-stream" } }, handler: events,
+    responses: {
+      101: { description: "WebSocket: one JSON TaskEvent per message (state, progress, preview)" },
+      200: { description: "SSE stream: `event: <type>` and `data: <TaskEvent JSON>` per event", contentType: "text/event-stream", schema: TaskEventSchema },
+    }, handler: events,
   },
 ]);

@@ -31,6 +31,22 @@ export function rememberJob(entry: RecentJob): void {
   renderRecent();
 }
 
+/**
+ * Jobs the edge lists for this key, merged in: the edge's status wins, the prompt typed here
+ * stays; jobs older than the last "Clear" are left out. Newest first, at most RECENT_MAX.
+ */
+export function mergeRecent(listed: Omit<RecentJob, "prompt">[]): void {
+  const clearedAt = readStore(STORE.recentCleared);
+  const known = new Map(recentJobs().map((j) => [j.task_id, j]));
+  for (const job of listed) {
+    if (typeof clearedAt === "string" && job.created_at <= clearedAt && !known.has(job.task_id)) continue;
+    known.set(job.task_id, { prompt: known.get(job.task_id)?.prompt ?? "", ...job });
+  }
+  const merged = [...known.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  writeStore(STORE.recent, merged.slice(0, RECENT_MAX));
+  renderRecent();
+}
+
 export function updateRecent(taskId: string, changes: Pick<RecentJob, "status" | "seed">): void {
   const list = recentJobs();
   const job = list.find((j) => j.task_id === taskId);
@@ -62,6 +78,7 @@ export function setupRecent(show: (taskId: string) => void): void {
   onShow = show;
   byId("clear-recent").addEventListener("click", () => {
     writeStore(STORE.recent, null);
+    writeStore(STORE.recentCleared, new Date().toISOString());
     renderRecent();
   });
   renderRecent();

@@ -2,6 +2,8 @@
 export const STORE = {
   key: "comfy-edge.api-key",
   recent: "comfy-edge.recent-jobs",
+  /** When "Clear" was last pressed: the edge's older jobs stay out of the list. */
+  recentCleared: "comfy-edge.recent-cleared",
   workflow: "comfy-edge.workflow",
 } as const;
 export type StoreName = (typeof STORE)[keyof typeof STORE];
