@@ -28,8 +28,10 @@ function npmStart(args: string[], env: Record<string, string>): { ready: Promise
     detached: true,
   });
   let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
+  // Colour codes stripped: picocolors colours the banner whenever CI is set, as in CI's own run.
+  const plain = (d: Buffer) => String(d).replace(/\x1b\[[0-9;]*m/g, "");
+  child.stdout.on("data", (d: Buffer) => (out += plain(d)));
+  child.stderr.on("data", (d: Buffer) => (out += plain(d)));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const ready = new Promise<Started>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { call, submit } from "../test/http.ts";
 import { SD15_INVENTORY, TestAgent } from "../test/agent-socket.ts";
+import { drainDefaultPool } from "../test/queue-driver.ts";
 
 type Json = Record<string, any>;
 const agents: TestAgent[] = [];
@@ -20,6 +21,9 @@ const listed = async (id: string): Promise<Json | undefined> =>
   ((await (await call("GET", "/agents?pool=default", "admin")).json()) as { agents: Json[] }).agents.find((x) => x.agent_id === id);
 
 describe("an agent that pauses (its ComfyUI unreachable) and resumes", () => {
+  // Jobs other files left queued would reach the agent before its pause does.
+  beforeEach(drainDefaultPool);
+
   it("GET /agents shows why it takes no jobs; a queued job waits for its resume, then goes to it", async () => {
     const a = await connected();
     a.send({ type: "pause", reason: "comfyui_unreachable: ECONNREFUSED" });
@@ -28,10 +32,10 @@ describe("an agent that pauses (its ComfyUI unreachable) and resumes", () => {
     expect(await listed(a.id)).toMatchObject({ accepting: false, pause_reason: "comfyui_unreachable: ECONNREFUSED" });
 
     const { body } = await submit({ prompt: "a cat" });
-    expect(await a.next("job", 300).catch(() => null)).toBeNull();
+    expect(await a.next("job", 300, (j) => j.job_id === body.task_id).catch(() => null)).toBeNull();
 
     a.send({ type: "resume" });
-    const job = await a.next("job");
+    const job = await a.next("job", 10_000, (j) => j.job_id === body.task_id);
     expect(job.job_id).toBe(body.task_id);
     expect(await listed(a.id)).toMatchObject({ accepting: true, pause_reason: null });
     a.send({ type: "fail", job_id: job.job_id, lease_id: job.lease_id, retryable: false, error: { code: "test", message: "done" } });

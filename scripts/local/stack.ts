@@ -54,11 +54,18 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const comfyFor = (i: number) => opts.comfyUrl ?? sims[i % Math.max(1, sims.length)]!.url;
   const edgeUrl = () => stack.edge.url;
 
+  // The stand-in's folders, laid out as ComfyUI's: the agent cleans each job's files out of them.
+  const comfyDirFor = (i: number): { comfyDir?: string } => {
+    const sim = opts.comfyUrl ? undefined : sims[i % Math.max(1, sims.length)];
+    return sim && sim.dirs.output === join(sim.dirs.base, "output") ? { comfyDir: sim.dirs.base } : {};
+  };
+
   async function addAgent(i = agents.length, overrides: Partial<AgentConfigInput> = {}): Promise<Agent> {
     const agent = await startAgent({
       edgeUrl: edgeUrl(),
       token: opts.keys.agent,
       comfyUrl: comfyFor(i),
+      ...comfyDirFor(i),
       name: `local-${i}`,
       stateDir,
       logLevel: "warn",
