@@ -373,7 +373,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
 
   /** Before an agent's upload is stored: only a lease still running may write (a settled lease's outputs are never replaced). */
   async uploadAllowed(jobId: string, leaseId: string, index = 0): Promise<boolean> {
-    const job = this.store.get(jobId);
+    const job = this.store.leaseOf(jobId);
     // The index bound is the grant's max_files (the workflow's max_outputs).
     return job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running") && index < job.max_outputs;
   }
@@ -384,10 +384,10 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
    * unless the key is an output the job already delivered (an upload racing its own completion).
    */
   async uploadFinished(jobId: string, leaseId: string, key: string, stored?: StoredUpload): Promise<boolean> {
-    const job = this.store.get(jobId);
-    const current = job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
+    const lease = this.store.leaseOf(jobId);
+    const current = lease !== null && lease.lease_id === leaseId && (lease.state === "leased" || lease.state === "running");
     if (current && stored) this.store.recordUpload(jobId, leaseId, key, stored);
-    const delivered = job?.state === "succeeded" && (job.outputs ?? []).some((o) => o.key === key);
+    const delivered = !current && lease?.state === "succeeded" && (this.store.get(jobId)?.outputs ?? []).some((o) => o.key === key);
     if (!current && !delivered) await this.env.FILES.delete(key);
     return current;
   }

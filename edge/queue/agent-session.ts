@@ -4,6 +4,7 @@ import type { QueueCore } from "./core.ts";
 import { dispatchJob, fillAgent } from "./dispatcher.ts";
 import { heartbeatMs, lastSeenMaxStaleMs, silenceBoundMs } from "./liveness.ts";
 import { chargesRig, rememberLostAttempt, rigFailed } from "./rig-outcomes.ts";
+import type { LeaseFacts } from "./store.ts";
 import type { Job } from "./types.ts";
 import { verifyOutputs } from "./verify-outputs.ts";
 
@@ -148,7 +149,7 @@ function refuse(q: QueueCore, ws: WebSocket, jobId: string, leaseId: string, wha
  * or this is a resend of a report whose ack was lost. Acknowledged, never applied again.
  */
 function alreadySettled(q: QueueCore, jobId: string, leaseId: string): boolean {
-  const job = q.store.get(jobId);
+  const job = q.store.leaseOf(jobId);
   return job !== null && job.lease_id === leaseId && job.state !== "leased" && job.state !== "running";
 }
 
@@ -164,13 +165,13 @@ async function afterFreedSlot(q: QueueCore, att: AgentAttachment, requeued: Job 
 }
 
 /** A lease's progress never goes backwards, whatever order its reports arrive in. */
-function steadyPercent(before: Job | null, leaseId: string, percent: number): number {
-  const last = before?.lease_id === leaseId ? before.progress?.percent : undefined;
+function steadyPercent(before: LeaseFacts | null, leaseId: string, percent: number): number {
+  const last = before?.lease_id === leaseId ? before.percent : null;
   return Math.max(percent, last ?? 0);
 }
 
 function currentLease(q: QueueCore, jobId: string, leaseId: string): boolean {
-  const job = q.store.get(jobId);
+  const job = q.store.leaseOf(jobId);
   return job !== null && job.lease_id === leaseId && (job.state === "leased" || job.state === "running");
 }
 
@@ -223,7 +224,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       return;
     }
     case "progress": {
-      const before = q.store.get(msg.job_id);
+      const before = q.store.leaseOf(msg.job_id);
       const job = q.store.progress(msg.job_id, msg.lease_id, {
         phase: msg.phase, value: msg.value, max: msg.max, node: msg.node ?? null, step_name: msg.step_name ?? null,
         ...(msg.percent === undefined ? {} : { percent: steadyPercent(before, msg.lease_id, msg.percent) }),
@@ -234,7 +235,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       if (before?.state !== job.state) q.notify(job);
       else q.notifyProgress(job);
       // Uploading frees the job's ComfyUI slot (shared/protocol.ts freeSlots): the next job can start.
-      if (msg.phase === "uploading" && before?.progress?.phase !== "uploading") await fillAgent(q, att.agent_id);
+      if (msg.phase === "uploading" && before?.phase !== "uploading") await fillAgent(q, att.agent_id);
       return;
     }
     case "complete": {
@@ -244,7 +245,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
         q.send(ws, { type: "error", code: "invalid_frame", message: `Output key ${foreign.key} is outside this lease's grant ${prefix}.`, job_id: msg.job_id, lease_id: msg.lease_id });
         return;
       }
-      const held = q.store.get(msg.job_id);
+      const held = q.store.leaseOf(msg.job_id);
       const current = held !== null && held.lease_id === msg.lease_id && (held.state === "leased" || held.state === "running");
       const verified = current
         ? verifyOutputs(msg.outputs, q.store.uploadsOf(msg.job_id, msg.lease_id), nodeTitles(q, held.seq))
@@ -280,7 +281,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       return afterFreedSlot(q, att, job);
     }
     case "release": {
-      const held = q.store.get(msg.job_id);
+      const held = q.store.leaseOf(msg.job_id);
       if (held && held.state === "running" && held.lease_id === msg.lease_id && held.handbacks >= FREE_RUNNING_HANDBACKS) {
         // A job whose runs keep losing their ComfyUI may be what brings ComfyUI down: from now on
         // a hand-back costs an attempt, so a poison job ends instead of visiting every rig forever.

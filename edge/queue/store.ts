@@ -3,6 +3,18 @@ import type { Job, JobState, NewJob, ProgressState, WebhookState } from "./types
 import { fairPosition, fairTag } from "./fair-share.ts";
 import { listWhere, type JobListFilter } from "./job-list.ts";
 
+/** What `leaseOf` reads. */
+export type LeaseFacts = {
+  seq: number;
+  lease_id: string | null;
+  state: JobState;
+  max_outputs: number;
+  handbacks: number;
+  run_deadline: number | null;
+  percent: number | null;
+  phase: string | null;
+};
+
 /** What the upload route learnt of an output as it stored it. */
 export interface StoredUpload {
   bytes: number;
@@ -58,6 +70,22 @@ export class JobStore {
   get(id: string): Job | null {
     const row = this.sql.exec<Row>(`SELECT ${COLUMNS} FROM jobs WHERE id = ?`, id).toArray()[0];
     return row ? toJob(row) : null;
+  }
+
+  /**
+   * The few facts the hot paths ask of a job (whose lease, what state, its output limit, the
+   * last progress percent), read without parsing the row's JSON columns.
+   */
+  leaseOf(id: string): LeaseFacts | null {
+    return (
+      this.sql
+        .exec<LeaseFacts>(
+          `SELECT seq, lease_id, state, max_outputs, handbacks, run_deadline,
+             json_extract(progress, '$.percent') AS percent, json_extract(progress, '$.phase') AS phase FROM jobs WHERE id = ?`,
+          id,
+        )
+        .toArray()[0] ?? null
+    );
   }
 
   /** The compiled ComfyUI graph as stored (JSON text), for the job message. */
