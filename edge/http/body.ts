@@ -1,8 +1,8 @@
 import type { z } from "zod";
 import { ApiError, fieldErrorsFromZod } from "../../shared/errors.ts";
 
-/** Reads at most `limit` bytes of a request body, whether or not Content-Length was sent. */
-export async function readLimited(req: Request, limit: number): Promise<Uint8Array> {
+/** Reads at most `limit` bytes of a body (a request's, or a response's), whether or not Content-Length was sent. */
+export async function readLimited(req: Pick<Request, "headers" | "body">, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) {
     throw new ApiError("body_too_large", `The body is ${declared} bytes; the limit is ${limit} bytes.`);

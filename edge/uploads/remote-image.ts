@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { isApiError } from "../../shared/errors.ts";
+import { readLimited } from "../http/body.ts";
 import { checkDeliveryTarget, type TargetPolicy } from "../webhooks/target.ts";
 import type { DohFetch } from "../webhooks/resolve.ts";
 
@@ -32,30 +34,15 @@ export function decodeBase64Image(text: string, limit: number): Uint8Array {
 }
 
 async function readCapped(res: Response, limit: number): Promise<Uint8Array> {
-  const declared = res.headers.get("content-length");
-  if (declared && Number(declared) > limit) throw new ImageSourceError(`the image is ${declared} bytes; the limit is ${limit} (MAX_UPLOAD_BYTES)`);
-  if (!res.body) throw new ImageSourceError("the answer has no body");
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new ImageSourceError(`the image is larger than ${limit} bytes (MAX_UPLOAD_BYTES)`);
-    }
-    chunks.push(value);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readLimited(res, limit);
+  } catch (e) {
+    if (isApiError(e) && e.code === "body_too_large") throw new ImageSourceError(`the image is larger than ${limit} bytes (MAX_UPLOAD_BYTES)`);
+    throw e;
   }
-  if (total === 0) throw new ImageSourceError("the image is empty");
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  if (bytes.byteLength === 0) throw new ImageSourceError("the image is empty");
+  return bytes;
 }
 
 /**
