@@ -224,7 +224,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
    * Stores the jobs of one batch (`count` on a submit): every job or none. Rate limits and
    * per-key caps count each job; an Idempotency-Key names the whole batch (its first job).
    */
-  async enqueueBatch(jobs: NewJob[]): Promise<QueueResult<{ task_ids: string[]; created: boolean; seeds: (number | null)[] }>> {
+  async enqueueBatch(jobs: NewJob[]): Promise<QueueResult<{ batch_id: string; task_ids: string[]; created: boolean; seeds: (number | null)[] }>> {
     const first = jobs[0]!;
     const now = this.now();
     if (first.idem_key) {
@@ -234,7 +234,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
           return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different body; use a new key for a new job." };
         }
         const batch = this.store.batch(existing.batch_id);
-        return { ok: true, value: { task_ids: batch.map((j) => j.id), created: false, seeds: batch.map((j) => j.seed) } };
+        return { ok: true, value: { batch_id: existing.batch_id, task_ids: batch.map((j) => j.id), created: false, seeds: batch.map((j) => j.seed) } };
       }
     }
     const n = jobs.length;
@@ -255,7 +255,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       this.ctx.waitUntil(dispatchJob(this, job));
     }
     this.armAlarm(now + waitCheckMs(this.config.MAX_WAIT_S));
-    return { ok: true, value: { task_ids: stored.map((j) => j.id), created: true, seeds: stored.map((j) => j.seed) } };
+    return { ok: true, value: { batch_id: first.batch_id!, task_ids: stored.map((j) => j.id), created: true, seeds: stored.map((j) => j.seed) } };
   }
 
   /** Every job of a batch as task views, in the order they were made; null when `owner` has none. */

@@ -29,9 +29,4 @@ export class FinishWaiters {
     for (const done of [...set]) done(true);
   }
 
-  get size(): number {
-    let n = 0;
-    for (const s of this.#waiting.values()) n += s.size;
-    return n;
-  }
 }

@@ -1,4 +1,5 @@
 import type { JobState } from "./types.ts";
+import { STATUS } from "./views.ts";
 
 /** A position in the newest-first order of jobs: the last job of the previous page. */
 export interface JobCursor {
@@ -15,14 +16,9 @@ export interface JobListFilter {
   limit: number;
 }
 
-/** The states each public status covers (a job leased but not started still reads PENDING). */
-export const STATES_OF_STATUS: Record<string, JobState[]> = {
-  PENDING: ["queued", "leased"],
-  PROGRESS: ["running"],
-  SUCCESS: ["succeeded"],
-  FAILURE: ["failed"],
-  CANCELLED: ["cancelled"],
-};
+/** The states each public status covers (views.ts maps state → status; a leased job reads PENDING). */
+export const STATES_OF_STATUS: Record<string, JobState[]> = {};
+for (const [state, status] of Object.entries(STATUS) as [JobState, string][]) (STATES_OF_STATUS[status] ??= []).push(state);
 
 const CURSOR = /^([1-9][0-9]{0,15})\.(tsk_[0-9a-z]{20}\.[a-z0-9_-]{1,64})$/;
 

@@ -6,7 +6,7 @@ import { clientError } from "./agent-errors.ts";
 import type { Job, JobState, ProgressState } from "./types.ts";
 import { attemptView } from "../webhooks/outcome.ts";
 
-const STATUS: Record<JobState, TaskStatus> = {
+export const STATUS: Record<JobState, TaskStatus> = {
   queued: "PENDING",
   leased: "PENDING",
   running: "PROGRESS",

@@ -53,7 +53,7 @@ export async function submitBatch(c: AppContext, s: JobSource): Promise<Response
   if (!("value" in result)) {
     throw new ApiError(result.code, result.message, undefined, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
   }
-  const id = result.value.created ? batchId : (await batchIdOf(c, result.value.task_ids[0]!, s.workflow.pool)) ?? batchId;
+  const id = result.value.batch_id;
   const payload = BatchSubmitResponseSchema.parse({
     batch_id: id,
     status: "PENDING",
@@ -62,12 +62,6 @@ export async function submitBatch(c: AppContext, s: JobSource): Promise<Response
     seeds: result.value.seeds,
   });
   return c.json(payload, 202, result.value.created ? {} : { "Idempotent-Replayed": "true" });
-}
-
-/** The batch an (idempotently replayed) task belongs to, read back from its pool. */
-async function batchIdOf(c: AppContext, taskId: string, pool: string): Promise<string | null> {
-  const view = (await queueFor(c.env, pool).getTask(taskId, null)) as TaskView | null;
-  return view?.batch_id ?? null;
 }
 
 /** The batch's one word: what its jobs add up to. */
