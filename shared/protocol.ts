@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ModelRefSchema } from "./models.ts";
 
 /**
  * The agent <-> edge WebSocket protocol. Every frame is JSON, validated on both ends
@@ -30,6 +31,29 @@ export const ModelInventorySchema = z
   .describe("Model files by ComfyUI folder (checkpoints, loras, unet, vae, ...)");
 export type ModelInventory = z.infer<typeof ModelInventorySchema>;
 
+/**
+ * The node classes a rig's ComfyUI offers (the keys of `/object_info`, custom nodes included), a
+ * digest of that sorted list (the edge keeps one copy per digest), and ComfyUI's version.
+ */
+export const NodeCatalogSchema = z.object({
+  digest: z.string().min(1).max(128),
+  classes: z.array(z.string().min(1).max(256)).max(20_000),
+  comfyui_version: z.string().max(64).nullable(),
+});
+export type NodeCatalog = z.infer<typeof NodeCatalogSchema>;
+
+/**
+ * What a rig can do about models on demand: free space in its models folder, the budget for files
+ * it fetched (`--models-cache-gb`, null: none set), and the files it fetched (evictable,
+ * `folder/name`). Absent or null: this agent does not fetch models (no models folder known).
+ */
+export const ModelStoreSchema = z.object({
+  free_bytes: z.number().int().nonnegative(),
+  budget_bytes: z.number().int().nonnegative().nullable(),
+  fetched: z.array(z.string().max(600)).max(10_000),
+});
+export type ModelStore = z.infer<typeof ModelStoreSchema>;
+
 export const GpuSchema = z.object({
   name: z.string().max(256),
   vram_total_mb: z.number().int().nonnegative(),
@@ -50,6 +74,10 @@ export const HelloSchema = z.object({
   gpu: GpuSchema.nullable(),
   /** Set when the agent starts out not taking jobs (its ComfyUI is unreachable): why, as `pause` says it. */
   pause_reason: z.string().max(256).nullable().optional(),
+  /** The rig's node classes; absent (an older agent, or ComfyUI not read yet): the edge assumes it has any class. */
+  nodes: NodeCatalogSchema.nullable().optional(),
+  /** Absent or null: the agent cannot fetch models on demand. */
+  model_store: ModelStoreSchema.nullable().optional(),
 });
 
 /** The leases an agent holds, and how many of those are only uploading their outputs. */
@@ -151,8 +179,43 @@ export const PreviewSchema = LeaseRefSchema.extend({
 });
 export type PreviewMessage = z.infer<typeof PreviewSchema>;
 
-/** The agent's model files changed (a periodic look, a ComfyUI restart, a `model_missing`): the whole new inventory. */
-export const InventoryMessageSchema = z.object({ type: z.literal("inventory"), inventory: ModelInventorySchema });
+/**
+ * The agent's model files changed (a periodic look, a ComfyUI restart, a `model_missing`, a fetch or
+ * an eviction): the whole new inventory. `nodes` and `model_store` come when they changed (absent: as before).
+ */
+export const InventoryMessageSchema = z.object({
+  type: z.literal("inventory"),
+  inventory: ModelInventorySchema,
+  nodes: NodeCatalogSchema.optional(),
+  model_store: ModelStoreSchema.nullable().optional(),
+});
+
+/** Why a model fetch failed, as the agent classes it. */
+export const FETCH_ERROR_CODES = ["not_found", "checksum_mismatch", "disk_full", "download_failed", "refused"] as const;
+
+/** How far a model fetch (`fetch`) has come; at most about one a second. */
+export const FetchProgressSchema = z.object({
+  type: z.literal("fetch_progress"),
+  fetch_id: id,
+  bytes: z.number().int().nonnegative(),
+  total: z.number().int().nonnegative().nullable(),
+});
+
+/**
+ * A model fetch ended. On success the file is in place, verified, and `inventory` (and
+ * `model_store`) are the rig's new ones, so the edge may route to it at once.
+ */
+export const FetchResultSchema = z.object({
+  type: z.literal("fetch_result"),
+  fetch_id: id,
+  ok: z.boolean(),
+  error: z.object({ code: z.enum(FETCH_ERROR_CODES), message: z.string().max(1024) }).optional(),
+  bytes: z.number().int().nonnegative().optional(),
+  ms: z.number().nonnegative().optional(),
+  inventory: ModelInventorySchema.optional(),
+  model_store: ModelStoreSchema.nullable().optional(),
+});
+export type FetchResult = z.infer<typeof FetchResultSchema>;
 
 export const AgentMessageSchema = z.discriminatedUnion("type", [
   HelloSchema,
@@ -165,6 +228,8 @@ export const AgentMessageSchema = z.discriminatedUnion("type", [
   ResumeSchema,
   InventoryMessageSchema,
   PreviewSchema,
+  FetchProgressSchema,
+  FetchResultSchema,
 ]);
 export type AgentMessage = z.infer<typeof AgentMessageSchema>;
 export type Hello = z.infer<typeof HelloSchema>;
@@ -213,6 +278,21 @@ export const JobSchema = LeaseRefSchema.extend({
 });
 export type JobMessage = z.infer<typeof JobSchema>;
 
+/**
+ * Download a model from the edge's catalog (models.ini) into the rig's models folder, verify it,
+ * refresh the inventory, answer `fetch_result`. A Hugging Face token comes from the rig's env only.
+ */
+export const FetchSchema = z.object({
+  type: z.literal("fetch"),
+  fetch_id: id,
+  /** `folder` as models.ini's section (a folder under ComfyUI's models/), `name` the file name to save. */
+  model: ModelRefSchema,
+  url: z.string().url(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  bytes: z.number().int().positive().nullable(),
+});
+export type FetchMessage = z.infer<typeof FetchSchema>;
+
 export const CancelSchema = LeaseRefSchema.extend({ type: z.literal("cancel") });
 export const DrainSchema = z.object({ type: z.literal("drain"), reason: z.string() });
 export const ServerErrorSchema = z.object({
@@ -232,5 +312,6 @@ export const EdgeMessageSchema = z.discriminatedUnion("type", [
   DrainSchema,
   ServerErrorSchema,
   AckSchema,
+  FetchSchema,
 ]);
 export type EdgeMessage = z.infer<typeof EdgeMessageSchema>;

@@ -68,6 +68,8 @@ export function makeInert(frame: unknown, lease: Lease, salt: string): unknown {
     case "pause":
     case "resume":
     case "inventory":
+    case "fetch_progress":
+    case "fetch_result":
       return { ...(frame as Frame), type: `${m.type}-${salt}` };
     case "heartbeat":
       return { ...(frame as Frame), leases: m.leases.map((l) => (l.lease_id === lease.lease_id ? { ...l, lease_id: unknownLease } : l)) };
