@@ -26,6 +26,8 @@ export interface NewJob {
   params_json: string;
   graph_json: string;
   models: ModelRef[];
+  /** The node classes the graph uses (sorted, unique): it goes only to agents whose catalog has them all. */
+  nodes?: string[];
   inputs: ImageInputRef[];
   seed: number | null;
   output_format: "png" | "webp" | "jpeg";

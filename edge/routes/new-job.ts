@@ -26,6 +26,7 @@ export function newJob(s: JobSource, batchId: string | null = null): NewJob {
     params_json: JSON.stringify(s.values),
     graph_json: JSON.stringify(s.compiled.graph),
     models: s.compiled.models,
+    nodes: s.compiled.nodes,
     inputs: s.compiled.images.map((i) => ({ node_id: i.node_id, input: i.input, upload_id: i.upload_id })),
     seed: s.compiled.seed,
     output_format: s.body.output_format,

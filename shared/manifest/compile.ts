@@ -1,5 +1,5 @@
 import type { ModelRef } from "../models.ts";
-import { bypassNode, graphModels } from "./graph.ts";
+import { bypassNode, graphModels, graphNodeClasses } from "./graph.ts";
 import type { Catalog, Graph, Lora, Workflow } from "./schema.ts";
 
 /** Where an uploaded image goes: the agent puts ComfyUI's file name for it in that input. */
@@ -19,6 +19,8 @@ export interface CompiledJob {
   prompt: string | null;
   /** Every model file the compiled graph names. */
   models: ModelRef[];
+  /** The node classes the compiled graph uses (sorted): routing sends it only to rigs that have them all. */
+  nodes: string[];
   images: ImageInput[];
 }
 
@@ -92,6 +94,7 @@ export function compileJob(
     seed: typeof seed === "number" ? seed : null,
     prompt: typeof prompt === "string" ? prompt : null,
     models: graphModels(graph),
+    nodes: graphNodeClasses(graph),
     images,
   };
 }

@@ -91,6 +91,11 @@ export function graphModels(graph: Graph, skip: (at: Target) => boolean = () => 
   return refs;
 }
 
+/** The node classes a graph uses, sorted, without repeats: what a rig's ComfyUI must offer to run it. */
+export function graphNodeClasses(graph: Graph): string[] {
+  return [...new Set(Object.values(graph).map((node) => node.class_type))].sort();
+}
+
 /**
  * Removes a node and reconnects each consumer of its output k to whatever feeds the
  * node's input `reroute[k]` (a bypassed LoraLoader: consumers of MODEL get the
