@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { modelSpecsFromText } from "../install/models/config.ts";
 import { loadCatalog } from "../shared/manifest/catalog.ts";
+import { modelCatalogFromText } from "../shared/model-catalog/catalog.ts";
 import { canonicalFolder, LOADER_INPUTS, type ModelRef } from "../shared/models.ts";
 import { readManifestDir } from "./bundle-manifests.ts";
 import { ROOT } from "./local/edge.ts";
@@ -11,13 +12,8 @@ const catalog = loadCatalog(readManifestDir(join(ROOT, "manifests")));
 const ini = readFileSync(join(ROOT, "install/configs/models.ini"), "utf8");
 /** The files `npm run models` downloads. */
 const installed = modelSpecsFromText(ini);
-/** Those plus the opt-in lines, commented out for their size (`#_ = <url>`). */
-const listed = modelSpecsFromText(
-  ini
-    .split("\n")
-    .map((line) => (/^#\s*\S+\s*=\s*https:\/\//.test(line) ? line.replace(/^#\s*/, "") : line))
-    .join("\n"),
-);
+/** Those plus the opt-in lines, commented out for their size (`#_ = <url>`): what the edge may have a rig fetch. */
+const fetchable = modelCatalogFromText(ini).catalog;
 
 const key = (ref: ModelRef) => `${canonicalFolder(ref.folder)}/${ref.name}`;
 const has = (specs: typeof installed, ref: ModelRef) => specs.some((s) => key({ folder: s.section, name: s.fileName }) === key(ref));
@@ -76,6 +72,10 @@ describe("install/configs/models.ini against the manifests", () => {
 
   it("lists every other choice a parameter offers, at least as an opt-in (commented) line", () => {
     expect(choices.length).toBeGreaterThan(0);
-    expect([...new Set(choices.filter((ref) => !has(listed, ref)).map(key))]).toEqual([]);
+    expect([...new Set(choices.filter((ref) => fetchable.find(ref) === null).map(key))]).toEqual([]);
+  });
+
+  it("the edge's fetch catalog offers every model the manifests name", () => {
+    expect([...new Set([...needed, ...choices].filter((ref) => fetchable.find(ref) === null).map(key))]).toEqual([]);
   });
 });

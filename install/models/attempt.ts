@@ -4,11 +4,11 @@ import { DownloadError, toFailure } from "./errors.ts";
 import { formatBytes } from "./format.ts";
 import type { FileOutcome } from "./events.ts";
 import { feedFile, sha256OfFile } from "./hashing.ts";
-import { mayCarryToken } from "./hosts.ts";
+import { mayCarryToken } from "../../shared/model-catalog/hosts.ts";
 import { parseContentRange, parseLength, statusError } from "./http-status.ts";
 import { header, openFollowingRedirects } from "./redirects.ts";
 import { readSidecar, removeQuietly, writeSidecar, type TargetPaths } from "./sidecar.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 import type { Transport } from "./transport.ts";
 
 export type AttemptContext = {
@@ -87,6 +87,10 @@ export async function attemptDownload(
       false,
     );
   }
+  if (spec.bytes !== null && total !== null && total !== spec.bytes) {
+    response.body.destroy();
+    throw new DownloadError("size_mismatch", `${finalUrl.host} serves ${total} bytes, but models.ini says size=${spec.bytes}; fix the size or the URL`, false);
+  }
   const expected = spec.sha256 ?? hub.sha256;
 
   // A file already in place (e.g. from the old installer) that the Hub vouches for is adopted, not fetched again.
@@ -137,6 +141,11 @@ export async function attemptDownload(
 
   if (total !== null && written !== total) {
     throw new DownloadError("truncated", `got ${written} of ${total} bytes from ${finalUrl.host}; resuming`, true);
+  }
+  if (spec.bytes !== null && written !== spec.bytes) {
+    await removeQuietly(paths.part);
+    await removeQuietly(paths.sidecar);
+    throw new DownloadError("size_mismatch", `got ${written} bytes, but models.ini says size=${spec.bytes}; the download was discarded`, false);
   }
   const digest = hash.digest("hex");
   if (expected !== null && digest !== expected) {

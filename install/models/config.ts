@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { ModelsConfigError } from "./errors.ts";
-import { parseIni } from "./ini.ts";
-import { toModelSpecs, type ModelSpec } from "./spec.ts";
+import { parseIni } from "../../shared/model-catalog/ini.ts";
+import { toModelSpecs, type ModelSpec } from "../../shared/model-catalog/spec.ts";
 
 /** Parses `models.ini` text into specs; any bad line makes the whole config unusable (all problems listed). */
 export function modelSpecsFromText(text: string, source = "models.ini"): ModelSpec[] {

@@ -6,7 +6,7 @@ import { toFailure } from "./errors.ts";
 import type { DownloadEvents, FileOutcome } from "./events.ts";
 import { sha256OfFile } from "./hashing.ts";
 import { readSidecar, targetPaths, writeSidecar, type TargetPaths } from "./sidecar.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 import type { Transport } from "./transport.ts";
 
 export type FileJobOptions = {

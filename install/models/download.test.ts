@@ -143,6 +143,18 @@ describe("downloadModels", () => {
     expect(readdirSync(path.join(dest(), "loras"))).toEqual([]);
   });
 
+  it("a size in models.ini (&size=) that the server contradicts fails without retrying or keeping anything; a right one downloads", async () => {
+    const bytes = makeBytes(40_000);
+    hub = await startHub([], { "lora.safetensors": bytes });
+
+    const wrong = only((await run(`[loras]\nstyle = https://${PLAIN_HOST}/lora.safetensors#sha256=${sha256(bytes)}&size=39999\n`)).outcomes);
+    expect(wrong).toMatchObject({ status: "failed", attempts: 1, failure: { code: "size_mismatch" } });
+    expect(readdirSync(path.join(dest(), "loras"))).toEqual([]);
+
+    const right = only((await run(`[loras]\nstyle = https://${PLAIN_HOST}/lora.safetensors#sha256=${sha256(bytes)}&size=40000\n`)).outcomes);
+    expect(right).toMatchObject({ status: "downloaded", bytes: 40_000 });
+  });
+
   it("a pin that contradicts the Hub's sha256 fails before downloading the body", async () => {
     const file: HubFile = { repo: "o/r", revision: "main", path: "m.gguf", bytes: makeBytes(30_000) };
     hub = await startHub([file]);

@@ -1,4 +1,4 @@
-import type { ConfigProblem } from "./ini.ts";
+import type { ConfigProblem } from "../../shared/model-catalog/ini.ts";
 
 /** The config cannot be used at all (exit code 2): missing file, or bad lines listed in `problems`. */
 export class ModelsConfigError extends Error {
@@ -25,6 +25,7 @@ export type DownloadErrorCode =
   | "too_many_redirects"
   | "insecure_redirect"
   | "aborted"
+  | "disk_full"
   | "io";
 
 /** Why one file failed, as a value; `retryable` decides whether another attempt may help. */
@@ -55,7 +56,7 @@ export function toFailure(error: unknown): DownloadFailure {
   const err = error instanceof Error ? error : new Error(String(error));
   const code = (err as NodeJS.ErrnoException).code;
   if (err.name === "AbortError") return { code: "aborted", message: "stopped before it finished; run again to resume", retryable: false };
-  if (code === "ENOSPC") return { code: "io", message: "disk full; free space and run again (the partial file is kept)", retryable: false };
+  if (code === "ENOSPC") return { code: "disk_full", message: "disk full; free space and run again (the partial file is kept)", retryable: false };
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") return { code: "io", message: `cannot write: ${err.message}`, retryable: false };
   return { code: "network", message: err.message || String(code ?? "connection failed"), retryable: true };
 }

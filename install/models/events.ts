@@ -1,5 +1,5 @@
 import type { DownloadFailure } from "./errors.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 
 export type UpToDateReason = "sidecar" | "pinned_checksum" | "hub_checksum";
 

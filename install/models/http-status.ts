@@ -1,5 +1,5 @@
 import { DownloadError } from "./errors.ts";
-import { isHuggingFaceHost } from "./hosts.ts";
+import { isHuggingFaceHost } from "../../shared/model-catalog/hosts.ts";
 
 /** The error for a status that is not a usable answer, with what to do about it. */
 export function statusError(status: number, url: URL, sentToken: boolean, hadToken: boolean): DownloadError {
@@ -17,7 +17,7 @@ export function statusError(status: number, url: URL, sentToken: boolean, hadTok
     const fix = hub && sentToken ? "accept the model's terms on its Hugging Face page with this token's account" : "access denied";
     return new DownloadError("forbidden", `403 from ${where}: ${fix}`, false);
   }
-  if (status === 404) return new DownloadError("not_found", `404 from ${where}: check the URL, the file path and the revision`, false);
+  if (status === 404 || status === 410) return new DownloadError("not_found", `${status} from ${where}: check the URL, the file path and the revision`, false);
   const retryable = status === 408 || status === 425 || status === 429 || status >= 500;
   return new DownloadError("http_error", `HTTP ${status} from ${where}`, retryable);
 }

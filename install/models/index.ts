@@ -7,14 +7,14 @@ import { ModelsConfigError } from "./errors.ts";
 import type { DownloadEvents, FileOutcome } from "./events.ts";
 import { mapWithConcurrency } from "./pool.ts";
 import { readSidecar, targetPaths } from "./sidecar.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 import { findHuggingFaceToken } from "./token.ts";
 import { undiciTransport, type Transport } from "./transport.ts";
 
 export type { DownloadEvents, FileOutcome } from "./events.ts";
 export type { DownloadFailure } from "./errors.ts";
 export { ModelsConfigError } from "./errors.ts";
-export type { ModelSpec } from "./spec.ts";
+export type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 export type { HostMap, Transport } from "./transport.ts";
 
 export const DEFAULT_CONFIG = "install/configs/models.ini";

@@ -1,5 +1,5 @@
 import { DownloadError } from "./errors.ts";
-import { isHuggingFaceHost, mayCarryToken } from "./hosts.ts";
+import { isHuggingFaceHost, mayCarryToken } from "../../shared/model-catalog/hosts.ts";
 import type { HopRules, HttpResponse, ResponseHeaders, Transport } from "./transport.ts";
 
 /** What the Hub said about the file on the way (it answers before redirecting to its CDN). */

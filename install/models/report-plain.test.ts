@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { plainReporter } from "./report-plain.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 
-const spec: ModelSpec = { section: "unet", fileName: "m.gguf", relPath: "unet/m.gguf", url: "https://h/m.gguf", repo: null, revision: null, sha256: null, line: 1 };
+const spec: ModelSpec = { section: "unet", fileName: "m.gguf", relPath: "unet/m.gguf", url: "https://h/m.gguf", repo: null, revision: null, sha256: null, bytes: null, line: 1 };
 
 describe("plainReporter", () => {
   it("writes a start line, a line per quarter (or after a quiet spell) with speed and ETA, and the outcome", () => {

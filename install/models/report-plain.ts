@@ -1,6 +1,6 @@
 import type { DownloadEvents, FileOutcome } from "./events.ts";
 import { formatBytes, formatDuration } from "./format.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 import { ProgressTally, type Rate } from "./tally.ts";
 
 const QUIET_MS = 30_000;

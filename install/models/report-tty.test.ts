@@ -1,9 +1,9 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ttyReporter } from "./report-tty.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 
-const spec = (name: string): ModelSpec => ({ section: "unet", fileName: name, relPath: `unet/${name}`, url: `https://h/${name}`, repo: null, revision: null, sha256: null, line: 1 });
+const spec = (name: string): ModelSpec => ({ section: "unet", fileName: name, relPath: `unet/${name}`, url: `https://h/${name}`, repo: null, revision: null, sha256: null, bytes: null, line: 1 });
 
 describe("ttyReporter", () => {
   it("draws a bar per running file and a total with bytes, speed and ETA, and logs each outcome above them", () => {

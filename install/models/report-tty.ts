@@ -2,7 +2,7 @@ import cliProgress from "cli-progress";
 import type { DownloadEvents } from "./events.ts";
 import { formatBytes, formatDuration } from "./format.ts";
 import { outcomeLine } from "./report-plain.ts";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 import { ProgressTally, type Rate } from "./tally.ts";
 
 type Bar = ReturnType<cliProgress.MultiBar["create"]>;

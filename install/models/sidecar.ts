@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { z } from "zod";
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 
 /**
  * What we know about a file on disk, kept beside it as `.<name>.download.json`:
@@ -24,8 +24,12 @@ export type Sidecar = z.infer<typeof SidecarSchema>;
 export type TargetPaths = { final: string; part: string; sidecar: string };
 
 export function targetPaths(dest: string, spec: ModelSpec): TargetPaths {
-  const final = path.join(dest, ...spec.section.split("/"), spec.fileName);
-  return { final, part: `${final}.part`, sidecar: path.join(path.dirname(final), `.${spec.fileName}.download.json`) };
+  return pathsBeside(path.join(dest, ...spec.section.split("/"), spec.fileName));
+}
+
+/** The `.part` and sidecar of a model file (the agent removes them with a model it evicts). */
+export function pathsBeside(final: string): TargetPaths {
+  return { final, part: `${final}.part`, sidecar: path.join(path.dirname(final), `.${path.basename(final)}.download.json`) };
 }
 
 export async function readSidecar(file: string): Promise<Sidecar | null> {

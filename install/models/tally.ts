@@ -1,4 +1,4 @@
-import type { ModelSpec } from "./spec.ts";
+import type { ModelSpec } from "../../shared/model-catalog/spec.ts";
 
 type FileTally = { total: number | null; done: number; fetched: number; startedAt: number };
 

@@ -52,6 +52,13 @@ describe("comfy-agent@.service", () => {
     expect(command.kind === "run" && command.config.launch?.args).toEqual(["--highvram", "--preview-method", "auto"]);
   });
 
+  it("names in its env example only settings the agent reads", () => {
+    const example = readFileSync(new URL("./agent.env.example", import.meta.url), "utf8");
+    const names = [...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1] as string);
+    expect(names).toContain("MODELS_CACHE_GB");
+    for (const name of names) expect(USAGE, name).toMatch(new RegExp(`env ${name}\\b`));
+  });
+
   it("passes only flags comfy-agent knows", () => {
     const flags = execStart.slice(execStart.indexOf("comfy-agent.mjs")).match(/--[a-z-]+/g) ?? [];
     expect(flags.length).toBeGreaterThan(0);

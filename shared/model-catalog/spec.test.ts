@@ -1,17 +1,15 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { modelSpecsFromText } from "./config.ts";
-import { ModelsConfigError } from "./errors.ts";
 import { parseIni } from "./ini.ts";
 import { toModelSpecs } from "./spec.ts";
 
 const seed = readFileSync(new URL("./fixtures/seed-models.ini", import.meta.url), "utf8");
-const shipped = readFileSync(new URL("../configs/models.ini", import.meta.url), "utf8");
 const specsOf = (text: string) => toModelSpecs(parseIni(text).entries);
 
 describe("toModelSpecs", () => {
   it("names the original's files as it meant to, with case preserved and the revision recorded", () => {
-    const specs = modelSpecsFromText(seed);
+    const { specs, problems } = specsOf(seed);
+    expect(problems).toEqual([]);
     expect(specs.map((s) => s.relPath)).toEqual([
       "unet/flux1-dev-Q4_K_S.gguf",
       "vae/ae.safetensors",
@@ -33,6 +31,23 @@ describe("toModelSpecs", () => {
     expect(specs[0]).toMatchObject({ relPath: "unet/m.gguf", repo: "o/r", revision: "0123456789abcdef0123456789abcdef01234567", sha256: sha.toLowerCase() });
     expect(specs[0]?.url).not.toContain("#");
     expect(specs[1]).toMatchObject({ relPath: "unet/pr.safetensors", repo: "datasets/o/r", revision: "refs/pr/3" });
+  });
+
+  it("reads an optional size after the pin, or alone, and refuses a size given twice or not a whole number", () => {
+    const sha = "cd".repeat(32);
+    const { specs, problems } = specsOf(
+      `[unet]\na = https://example.com/a.gguf#sha256=${sha}&size=4294967296\nb = https://example.com/b.gguf#size=12\nc = https://example.com/c.gguf\n` +
+        "d = https://example.com/d.gguf#size=12&size=13\ne = https://example.com/e.gguf#size=1.5\n",
+    );
+    expect(specs.map((s) => [s.fileName, s.sha256, s.bytes])).toEqual([
+      ["a.gguf", sha, 4294967296],
+      ["b.gguf", null, 12],
+      ["c.gguf", null, null],
+    ]);
+    expect(problems.map((p) => [p.line, p.code])).toEqual([
+      [5, "bad_pin"],
+      [6, "bad_pin"],
+    ]);
   });
 
   it("keeps a custom name that already carries the extension, and non-Hub https URLs", () => {
@@ -67,30 +82,5 @@ describe("toModelSpecs", () => {
     ]);
     expect(problems[0]?.message).toContain("replace /blob/ with /resolve/");
     expect(problems[7]?.message).toContain("line 9");
-  });
-
-  it("throws one config error listing every bad line", () => {
-    expect(() => modelSpecsFromText("_ = https://a/x.gguf\n[vae]\nnope\n")).toThrowError(ModelsConfigError);
-    try {
-      modelSpecsFromText("_ = https://a/x.gguf\n[vae]\nnope\n");
-    } catch (error) {
-      expect((error as ModelsConfigError).problems.map((p) => p.line)).toEqual([1, 3]);
-      expect((error as ModelsConfigError).message).toMatch(/2 bad lines:\n {2}line 1: .*\n {2}line 3: /);
-    }
-  });
-
-  it("the shipped models.ini parses and holds what the flux workflow loads, with the LoRA names loras.yaml uses", () => {
-    const paths = modelSpecsFromText(shipped).map((s) => s.relPath);
-    for (const needed of [
-      "unet/flux1-dev-Q4_K_S.gguf",
-      "unet/flux1-schnell-Q4_K_S.gguf",
-      "vae/ae.safetensors",
-      "text_encoders/t5-v1_1-xxl-encoder-Q5_K_M.gguf",
-      "clip/clip_l.safetensors",
-      "loras/Flux-Ghibli-Art-LoRA.safetensors",
-      "loras/Flux-Ghibsky-Art-LoRA.safetensors",
-    ]) {
-      expect(paths).toContain(needed);
-    }
   });
 });

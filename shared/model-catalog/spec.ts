@@ -16,6 +16,8 @@ export type ModelSpec = {
   revision: string | null;
   /** Lowercase hex sha256 pinned in the config, if any. */
   sha256: string | null;
+  /** The file's size in bytes (`&size=` after the pin, or `#size=`), if the config says. */
+  bytes: number | null;
   line: number;
 };
 
@@ -25,6 +27,7 @@ export type SpecResult = { specs: ModelSpec[]; problems: ConfigProblem[] };
 export const ORIGINAL_NAME_KEY = "_";
 
 const PIN = /^sha256=([0-9a-fA-F]{64})$/;
+const SIZE = /^size=([1-9][0-9]{0,15})$/;
 
 /**
  * Turns parsed INI entries into download specs, following the original's naming rules with
@@ -63,12 +66,9 @@ function toModelSpec(entry: IniEntry): ModelSpec | { problem: ConfigProblem } {
 
   const hashAt = entry.value.indexOf("#");
   const urlText = hashAt < 0 ? entry.value : entry.value.slice(0, hashAt).trim();
-  let sha256: string | null = null;
-  if (hashAt >= 0) {
-    const pin = PIN.exec(entry.value.slice(hashAt + 1).trim());
-    if (!pin) return fail("bad_pin", `unknown pin "#${entry.value.slice(hashAt + 1)}"; the only form is #sha256=<64 hex digits>`);
-    sha256 = (pin[1] ?? "").toLowerCase();
-  }
+  const pins = hashAt < 0 ? { sha256: null, bytes: null } : readPins(entry.value.slice(hashAt + 1).trim());
+  if ("error" in pins) return fail("bad_pin", pins.error);
+  const { sha256, bytes } = pins;
 
   let url: URL;
   try {
@@ -105,8 +105,24 @@ function toModelSpec(entry: IniEntry): ModelSpec | { problem: ConfigProblem } {
     repo,
     revision,
     sha256,
+    bytes,
     line,
   };
+}
+
+/** `sha256=<hex>`, `size=<bytes>`, or both joined by `&`, each at most once. */
+function readPins(text: string): { sha256: string | null; bytes: number | null } | { error: string } {
+  let sha256: string | null = null;
+  let bytes: number | null = null;
+  const usage = "the forms are #sha256=<64 hex digits>, #size=<bytes> and #sha256=<64 hex digits>&size=<bytes>";
+  for (const part of text.split("&").map((p) => p.trim())) {
+    const pin = PIN.exec(part);
+    const size = SIZE.exec(part);
+    if (pin && sha256 === null) sha256 = (pin[1] ?? "").toLowerCase();
+    else if (size && bytes === null && Number.isSafeInteger(Number(size[1]))) bytes = Number(size[1]);
+    else return { error: `unknown pin "#${text}"; ${usage}` };
+  }
+  return { sha256, bytes };
 }
 
 /** `/<repo...>/resolve/<revision>/<path...>` on the Hub; `/blob/` is the web page, a common slip. */
