@@ -8,6 +8,7 @@ import pc from "picocolors";
 import { ROOT } from "./local/edge.ts";
 import { describeSource, localKeys } from "./local/keys.ts";
 import { startStack } from "./local/stack.ts";
+import { prepareSimModels } from "./local/sim-models.ts";
 import { parseStartArgs } from "./local/start-args.ts";
 import { envOverrides, readWranglerConfig } from "./local/wrangler-config.ts";
 
@@ -28,7 +29,8 @@ try {
   stack = await startStack({
     keys,
     agents: 1,
-    ...(comfyUrl ? { comfyUrl } : { sim: { port: Number(process.env.SIM_PORT ?? 0), stepMs: Number(process.env.SIM_STEP_MS ?? 50) } }),
+    // The stand-in keeps its models on disk, as ComfyUI's models/; the agent is told where (it fetches into it).
+    ...(comfyUrl ? { comfyUrl } : { sim: { port: Number(process.env.SIM_PORT ?? 0), stepMs: Number(process.env.SIM_STEP_MS ?? 50), modelsDir: prepareSimModels(stateDir).dir } }),
     agent: { logLevel: (process.env.LOG_LEVEL as "info") ?? "info", prefetch: 1 },
     edge: { port, persistDir: stateDir, configPath, vars },
   });
@@ -47,7 +49,8 @@ const anyGenerated = Object.values(keys.sources).some((s) => s.from !== "env");
 console.log(`
 ${pc.bold("comfy-edge is running")}
   API         ${pc.cyan(url)}            (playground: ${url}/, reference: ${url}/docs)
-  ComfyUI     ${comfyUrl ?? `${stack.sims[0]!.url} (the built-in stand-in; set COMFYUI_URL for a real one)`}
+  ComfyUI     ${comfyUrl ?? `${stack.sims[0]!.url} (the built-in stand-in; set COMFYUI_URL for a real one)`}${comfyUrl ? "" : `
+  models      ${stack.sims[0]!.dirs.models}  (the stand-in's models/ folder)`}
   state       ${resolve(stateDir)}
 ${keyLine("client key", keys.client, "client")}
 ${keyLine("agent key ", keys.agent, "agent")}

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
@@ -40,6 +43,30 @@ describe("sim/bin.ts", () => {
   it("refuses an unknown --preview-method, naming the choices", async () => {
     const sim = run(["--preview-method", "fancy"]);
     expect(await sim.lines).toContain('--preview-method must be one of none, auto, latent2rgb, taesd, got "fancy"');
+    expect(await sim.exit).toBe(2);
+  });
+
+  it("takes a models folder on disk (--models-dir) and extra node classes (--extra-nodes a,b)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "sim-bin-models-"));
+    mkdirSync(path.join(dir, "loras"));
+    writeFileSync(path.join(dir, "loras", "mine.safetensors"), "x");
+    const sim = run(["--port", "0", "--models-dir", dir, "--extra-nodes", "SharpenPlus, GrainPlus"]);
+    try {
+      const url = /sim listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(await sim.lines)?.[1];
+      expect(await (await fetch(`${url}/models/loras`)).json()).toEqual(["mine.safetensors"]);
+      expect(await (await fetch(`${url}/models/checkpoints`)).json()).toEqual([]);
+      const info = (await (await fetch(`${url}/object_info`)).json()) as Record<string, unknown>;
+      expect(Object.keys(info)).toEqual(expect.arrayContaining(["SharpenPlus", "GrainPlus"]));
+    } finally {
+      sim.kill();
+      await sim.exit;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("exits 2 when an extra node class is one the sim already has", async () => {
+    const sim = run(["--port", "0", "--extra-nodes", "KSampler"]);
+    expect(await sim.lines).toContain('"KSampler" is one of the sim\'s own node classes');
     expect(await sim.exit).toBe(2);
   });
 });

@@ -3,14 +3,20 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { InventorySchema } from "./folders.ts";
-import { PREVIEW_METHODS, type PreviewMethod, type SimOptions, startSim } from "./server.ts";
+import { ExtraNodesError, PREVIEW_METHODS, type PreviewMethod, type SimOptions, startSim } from "./server.ts";
 
 const USAGE = `Usage: node sim/bin.ts [options]
   --port <n>          port to listen on (default 8188; 0 lets the OS pick)
   --host <addr>       address to bind (default 127.0.0.1)
   --step-ms <n>       milliseconds per sampler step (default 50)
   --preview-method <m> none (default, as ComfyUI), auto, latent2rgb or taesd: binary previews per step
-  --models <file>     JSON {folder: [file names]}: the rig's model inventory
+  --models <file>     JSON {folder: [file names]}: the rig's model inventory, written as small placeholder
+                      files into the models folder (only those missing)
+  --models-dir <dir>  ComfyUI's models/ folder on disk (checkpoints/, unet/, loras/, ...): the inventory is
+                      what is there, rescanned when a folder changes (default: a temp folder holding the
+                      project's default inventory, removed on exit)
+  --extra-nodes <a,b> node classes this rig's custom nodes add (comma-separated): each an image op
+                      (image, strength -> IMAGE) listed in /object_info that runs
   --error-rate <p>    probability (0..1) a prompt fails with execution_error
   --crash-rate <p>    probability the sim dies mid-run and restarts
   --hang-rate <p>     probability the sampler stalls until interrupted
@@ -42,6 +48,12 @@ function readInventory(file: string): Record<string, string[]> {
   return parsed.data;
 }
 
+function extraNodes(raw: string): string[] {
+  const names = raw.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  if (names.length === 0) throw new CliError(`--extra-nodes needs class names separated by commas, got "${raw}"`);
+  return names;
+}
+
 function previewMethod(raw: string | undefined): PreviewMethod {
   if (raw === undefined) return "none";
   if (!(PREVIEW_METHODS as readonly string[]).includes(raw)) throw new CliError(`--preview-method must be one of ${PREVIEW_METHODS.join(", ")}, got "${raw}"`);
@@ -52,7 +64,7 @@ function options(argv: string[]): SimOptions {
   const { values } = parseArgs({
     args: argv,
     options: {
-      port: { type: "string" }, host: { type: "string" }, "step-ms": { type: "string" }, "preview-method": { type: "string" }, models: { type: "string" },
+      port: { type: "string" }, host: { type: "string" }, "step-ms": { type: "string" }, "preview-method": { type: "string" }, models: { type: "string" }, "models-dir": { type: "string" }, "extra-nodes": { type: "string" },
       "error-rate": { type: "string" }, "crash-rate": { type: "string" }, "hang-rate": { type: "string" },
       "slow-rate": { type: "string" }, seed: { type: "string" }, "ignore-prompt-ids": { type: "boolean" }, help: { type: "boolean", short: "h" },
     },
@@ -78,6 +90,8 @@ function options(argv: string[]): SimOptions {
     previewMethod: previewMethod(values["preview-method"]),
     faults: Object.fromEntries(Object.entries(faults).filter(([, v]) => v !== undefined)),
     ...(values.models ? { inventory: readInventory(values.models) } : {}),
+    ...(values["models-dir"] ? { modelsDir: values["models-dir"] } : {}),
+    ...(values["extra-nodes"] !== undefined ? { extraNodes: extraNodes(values["extra-nodes"]) } : {}),
     ...(values["ignore-prompt-ids"] ? { ignorePromptIds: true } : {}),
   };
 }
@@ -90,7 +104,14 @@ async function main(): Promise<void> {
     console.error(`${e instanceof Error ? e.message : String(e)}\n\n${USAGE}`);
     process.exit(2);
   }
-  const sim = await startSim(opts);
+  let sim: Awaited<ReturnType<typeof startSim>>;
+  try {
+    sim = await startSim(opts);
+  } catch (e) {
+    if (!(e instanceof ExtraNodesError)) throw e;
+    console.error(`--extra-nodes: ${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
   console.log(`sim listening on ${sim.url}`);
   const stop = (): void => {
     void sim.close().then(() => process.exit(0));

@@ -5,7 +5,7 @@ import type { FaultPlan, FaultPlanner } from "./faults.ts";
 import type { SimFiles } from "./files.ts";
 import type { ModelFolders } from "./folders.ts";
 import type { NodeClassDef } from "./node-classes.ts";
-import { BEHAVIOURS, type RunContext } from "./node-behaviour.ts";
+import { type Behaviour, BEHAVIOURS, type RunContext } from "./node-behaviour.ts";
 import { deviceFailure, injectedFailure } from "./node-errors.ts";
 import { encodePng, hash32 } from "./png.ts";
 import { ProgressRegistry } from "./progress.ts";
@@ -24,6 +24,8 @@ export interface ExecutorDeps {
   readonly faults: FaultPlanner;
   readonly stats: StatsRecorder;
   readonly classes: Readonly<Record<string, NodeClassDef>>;
+  /** What each class does; default BEHAVIOURS (the sim's extra custom node classes add theirs). */
+  readonly behaviours?: Readonly<Record<string, Behaviour>>;
   /** Milliseconds per sampler step. */
   readonly stepMs: number;
   /** Whether sampler steps send binary previews (ComfyUI's `--preview-method` other than none). */
@@ -159,7 +161,7 @@ export class Executor {
         if (this.interrupted) throw new Interrupted();
         if (plan.nodeId === id && plan.kind === "rig") throw deviceFailure(node.class_type);
         if (plan.nodeId === id && !SAMPLERS.has(node.class_type)) await this.strikeAtNode(plan, node.class_type, epoch);
-        const behaviour = BEHAVIOURS[node.class_type];
+        const behaviour = (this.deps.behaviours ?? BEHAVIOURS)[node.class_type];
         if (!behaviour) throw new PyError("NotImplementedError", `the sim has no behaviour for ${node.class_type}`);
         const result = await behaviour(inputs, this.context(item, id, node, plan, progress, clientId, epoch));
         if (!alive()) return;

@@ -38,7 +38,7 @@ export interface NodeResult {
   readonly outputs: readonly unknown[];
   readonly ui?: Record<string, unknown>;
 }
-type Behaviour = (inputs: Record<string, unknown>, ctx: RunContext) => NodeResult | Promise<NodeResult>;
+export type Behaviour = (inputs: Record<string, unknown>, ctx: RunContext) => NodeResult | Promise<NodeResult>;
 
 const passModel: Behaviour = (i) => ({ outputs: [i.model] });
 const value: Behaviour = (i) => ({ outputs: [i.value] });
@@ -55,7 +55,7 @@ function loader(folder: string, inputs: readonly string[], outputs: readonly str
   };
 }
 
-function picture(v: unknown): Picture {
+export function picture(v: unknown): Picture {
   if (typeof v === "object" && v !== null && "width" in v) return v as Picture;
   throw new NodeFailure("AttributeError", `'${v === null ? "NoneType" : typeof v}' object has no attribute 'shape'`, []);
 }

@@ -1,13 +1,16 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import path from "node:path";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { NodeCache } from "./cache.ts";
 import { Executor } from "./executor.ts";
 import { FaultPlanner, type SimFaults, SimFaultsSchema } from "./faults.ts";
 import { SimFiles } from "./files.ts";
-import { DEFAULT_INVENTORY, ModelFolders } from "./folders.ts";
+import { extraNodeClasses } from "./extra-nodes.ts";
+import { DEFAULT_INVENTORY, ModelFolders, seedModelFiles } from "./folders.ts";
 import { empty, HttpFailure, INTERNAL_ERROR, type Reply, Router, readBody, text, writeReply } from "./http.ts";
+import { BEHAVIOURS } from "./node-behaviour.ts";
 import { NODE_CLASSES } from "./node-classes.ts";
 import { originRefused } from "./origin.ts";
 import { PromptQueue } from "./queue.ts";
@@ -19,6 +22,7 @@ import { type SimStats, StatsRecorder } from "./stats.ts";
 import type { ValidateEnv } from "./validate.ts";
 import { monitorSample, WsHub } from "./ws-hub.ts";
 
+export { ExtraNodesError } from "./extra-nodes.ts";
 export type { SimFaults } from "./faults.ts";
 export type { SimExecution, SimStats } from "./stats.ts";
 
@@ -37,8 +41,18 @@ export interface SimOptions {
    * default is `none` (so is the CLI's); here it defaults to `auto` so that tests see previews.
    */
   previewMethod?: PreviewMethod;
-  /** Model files by folder (`unet`, `clip`, `loras`, ...); default: what the project's workflows need. */
+  /**
+   * Model files by folder (`unet`, `clip`, `loras`, ...), written as small placeholder files into the
+   * models folder (only those missing). Default, without `modelsDir`: what the project's workflows need.
+   */
   inventory?: Record<string, string[]>;
+  /**
+   * ComfyUI's `models/` folder on disk: the inventory is what is there (rescanned when a folder
+   * changes). Kept on close. Default: a `models/` under the sim's temp base, removed on close.
+   */
+  modelsDir?: string;
+  /** Node classes this rig's custom nodes add (each an image op, see extra-nodes.ts): in `/object_info`, and they run. */
+  extraNodes?: readonly string[];
   faults?: SimFaults;
   /** ComfyUI's output directory; a temp dir (removed on close) by default. */
   outputDir?: string;
@@ -50,15 +64,18 @@ export interface Sim {
   url: string;
   port: number;
   /** ComfyUI's directories: `base` holds `input/` and `temp/` (and `output/` unless `outputDir` was set). */
-  dirs: { base: string; input: string; output: string; temp: string };
+  dirs: { base: string; input: string; output: string; temp: string; models: string };
   close(): Promise<void>;
   setFaults(f: SimFaults): void;
   stats(): SimStats;
-  /** Like ComfyUI dying and being restarted: sockets dropped without close frames, queue and history forgotten, connections refused for `crashDownMs`, then listening again on the same port. */
-  crash(): Promise<void>;
+  /**
+   * Like ComfyUI dying and being restarted: sockets dropped without close frames, queue and history forgotten, connections refused for `crashDownMs`, then listening again on the same port.
+   * With `extraNodes`, it comes back with those custom node classes instead (custom nodes load at start). @throws ExtraNodesError
+   */
+  crash(next?: { extraNodes?: readonly string[] }): Promise<void>;
   /** Deletes a model file "from disk": later prompts naming it fail ComfyUI's validation. */
   removeModel(name: string): boolean;
-  /** Copies a model file "to disk" under `models/<dir>`: `/models/...` and the loaders list it at once. */
+  /** Writes a placeholder model file under `models/<dir>`: `/models/...` and the loaders list it at once. */
   addModel(dir: string, name: string): void;
 }
 
@@ -73,8 +90,27 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * await sim.close();
  */
 export async function startSim(opts: SimOptions = {}): Promise<Sim> {
+  // A bad class name is the caller's mistake: refused before anything is created.
+  let extra = extraNodeClasses(opts.extraNodes ?? [], NODE_CLASSES);
+  // Shared by reference with validation, /object_info and the executor: a restart swaps the extras in place.
+  const classes = { ...NODE_CLASSES, ...extra.classes };
+  const behaviours = { ...BEHAVIOURS, ...extra.behaviours };
+  let nextExtra: typeof extra | null = null;
+  const swapExtras = (): void => {
+    if (!nextExtra) return;
+    for (const name of Object.keys(extra.classes)) {
+      delete classes[name];
+      delete behaviours[name];
+    }
+    extra = nextExtra;
+    nextExtra = null;
+    Object.assign(classes, extra.classes);
+    Object.assign(behaviours, extra.behaviours);
+  };
   const files = await SimFiles.create(opts.outputDir);
-  const folders = new ModelFolders(opts.inventory ?? DEFAULT_INVENTORY);
+  const folders = new ModelFolders(opts.modelsDir ? path.resolve(opts.modelsDir) : path.join(files.root, "models"));
+  const seed = opts.inventory ?? (opts.modelsDir ? undefined : DEFAULT_INVENTORY);
+  if (seed) seedModelFiles(folders.root, seed);
   const hub = new WsHub();
   const stats = new StatsRecorder();
   const faults = new FaultPlanner(SimFaultsSchema.parse(opts.faults ?? {}));
@@ -84,7 +120,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     stats.queueState(queue.running !== null, queue.pendingCount);
   });
   const env: ValidateEnv = {
-    classes: NODE_CLASSES,
+    classes,
     folders,
     inputImages: () => files.inputImages(),
     inputFileExists: (name) => files.inputFileExists(name),
@@ -95,13 +131,13 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   let down: Promise<void> | null = null;
 
   const executor = new Executor({
-    queue, hub, cache, files, folders, faults, stats, classes: NODE_CLASSES, stepMs: opts.stepMs ?? 50,
+    queue, hub, cache, files, folders, faults, stats, classes, behaviours, stepMs: opts.stepMs ?? 50,
     previews: (opts.previewMethod ?? "auto") !== "none",
     crash: () => void sim.crash(),
   });
   const router = new Router();
   addPromptRoutes(router, { queue, executor, stats, env, ignorePromptIds: opts.ignorePromptIds ?? false });
-  addInfoRoutes(router, { classes: NODE_CLASSES, folders, env });
+  addInfoRoutes(router, { classes, folders, env });
   addFileRoutes(router, files);
   addSimRoutes(router, { stats, faults, crash: () => void sim.crash(), removeModel: (name) => folders.remove(name), addModel: (dir, name) => folders.add(dir, name) });
 
@@ -185,6 +221,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
     cache.clear();
     files.forgetCounters();
     stats.queueState(false, 0);
+    swapExtras();
     await sleep(faults.crashDownMs);
     // Another process may briefly hold the port; a restarted ComfyUI would retry too.
     for (let attempt = 0; !closed; attempt++) {
@@ -201,7 +238,7 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
   const sim: Sim = {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     port,
-    dirs: { base: files.root, input: files.inputDir, output: files.outputDir, temp: files.tempDir },
+    dirs: { base: files.root, input: files.inputDir, output: files.outputDir, temp: files.tempDir, models: folders.root },
     async close() {
       if (closed) return;
       closed = true;
@@ -219,8 +256,9 @@ export async function startSim(opts: SimOptions = {}): Promise<Sim> {
       faults.set(SimFaultsSchema.parse(f));
     },
     stats: () => stats.snapshot(),
-    crash() {
+    crash(next) {
       if (closed) return Promise.resolve();
+      if (next?.extraNodes) nextExtra = extraNodeClasses(next.extraNodes, NODE_CLASSES);
       down ??= restart().finally(() => {
         down = null;
       });

@@ -54,10 +54,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const comfyFor = (i: number) => opts.comfyUrl ?? sims[i % Math.max(1, sims.length)]!.url;
   const edgeUrl = () => stack.edge.url;
 
-  // The stand-in's folders, laid out as ComfyUI's: the agent cleans each job's files out of them.
-  const comfyDirFor = (i: number): { comfyDir?: string } => {
+  // The stand-in's folders, laid out as ComfyUI's: the agent cleans each job's files out of them,
+  // and fetches models on demand into its models folder (--models-dir), as on a rig.
+  const comfyDirFor = (i: number): { comfyDir?: string; modelsDir?: string } => {
     const sim = opts.comfyUrl ? undefined : sims[i % Math.max(1, sims.length)];
-    return sim && sim.dirs.output === join(sim.dirs.base, "output") ? { comfyDir: sim.dirs.base } : {};
+    if (!sim) return {};
+    return { ...(sim.dirs.output === join(sim.dirs.base, "output") ? { comfyDir: sim.dirs.base } : {}), modelsDir: sim.dirs.models };
   };
 
   async function addAgent(i = agents.length, overrides: Partial<AgentConfigInput> = {}): Promise<Agent> {
@@ -77,10 +79,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     return agent;
   }
 
+  const modelsDirArgs = (i: number): string[] => {
+    const dir = comfyDirFor(i).modelsDir;
+    return dir ? ["--models-dir", dir] : [];
+  };
+
   function spawnAgent(i: number, extraArgs: string[] = []): AgentProcess {
     const child = spawn(
       process.execPath,
-      [join(ROOT, "agent/bin.ts"), "--edge", edgeUrl(), "--comfyui", comfyFor(i), "--name", `proc-${i}`, ...extraArgs],
+      [join(ROOT, "agent/bin.ts"), "--edge", edgeUrl(), "--comfyui", comfyFor(i), ...modelsDirArgs(i), "--name", `proc-${i}`, ...extraArgs],
       { env: { ...process.env, AGENT_TOKEN: opts.keys.agent, AGENT_STATE_DIR: stateDir, LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" }, stdio: ["ignore", "inherit", "inherit"] },
     );
     const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
