@@ -62,6 +62,16 @@ describe("parseCli", () => {
     expect(c.name).toMatch(/-gpu1$/);
   });
 
+  test("models on demand: --models-dir, --models-cache-gb (GiB) and --pin-models, or their env names; none by default", () => {
+    expect(run(base)).toMatchObject({ modelsDir: null, modelsCacheBytes: null, pinModels: [] });
+    const c = run([...base, "--models-dir", "/srv/models", "--models-cache-gb", "0.5", "--pin-models", "unet/flux.gguf, loras/a.safetensors"]);
+    expect(c).toMatchObject({ modelsDir: "/srv/models", modelsCacheBytes: 512 * 1024 ** 2, pinModels: ["unet/flux.gguf", "loras/a.safetensors"] });
+    const env = run(base, { MODELS_DIR: "/m", MODELS_CACHE_GB: "40", PIN_MODELS: "vae/ae.safetensors" });
+    expect(env).toMatchObject({ modelsDir: "/m", modelsCacheBytes: 40 * 1024 ** 3, pinModels: ["vae/ae.safetensors"] });
+    expect(cliError(() => parseCli([...base, "--models-cache-gb", "lots"], {})).message).toContain("--models-cache-gb");
+    expect(cliError(() => parseCli([...base, "--pin-models", "flux.gguf"], {})).message).toContain("folder/name");
+  });
+
   test("help and version are commands, not errors", () => {
     expect(parseCli(["--help"], {})).toEqual({ kind: "help" });
     expect(parseCli(["-v"], {})).toEqual({ kind: "version" });

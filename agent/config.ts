@@ -71,6 +71,15 @@ export const AgentConfigSchema = z
     comfyDir: z.string().min(1).nullable().default(null),
     /** Leave each job's inputs and outputs in ComfyUI's input/ and output/. */
     keepFiles: z.boolean().default(false),
+    /**
+     * ComfyUI's models folder, where models fetched on demand go. Null: `<ComfyUI dir>/models` when
+     * --comfy-dir or --launch names that dir (`modelsDirOf`), else the agent fetches no models.
+     */
+    modelsDir: z.string().min(1).nullable().default(null),
+    /** Bytes the models this agent fetched may take (--models-cache-gb); null: only free disk limits. */
+    modelsCacheBytes: z.number().int().nonnegative().nullable().default(null),
+    /** `folder/name` entries never evicted (--pin-models); files there at start are never evicted either. */
+    pinModels: z.array(z.string().max(600).regex(/^[^/\\]+\/[^/\\]/, "folder/name, e.g. loras/add_detail.safetensors")).default([]),
     tuning: TuningSchema.default(() => TuningSchema.parse({})),
   })
   .refine((c) => c.comfyUrl !== null || c.launch !== null, {
@@ -96,6 +105,13 @@ Usage: comfy-agent --edge <url> --token <token> (--comfyui <url> | --launch <dir
                         agent can delete each job's files there                  (env COMFY_DIR)
   --keep-files          leave each job's inputs and outputs in ComfyUI's input/ and output/ (default: delete
                         them once the job ends)                                   (env KEEP_FILES=1)
+  --models-dir <dir>    ComfyUI's models folder, where models the edge asks for are fetched (default:
+                        <comfy-dir>/models, or the launched ComfyUI's; neither: no fetching)  (env MODELS_DIR)
+  --models-cache-gb <n> disk budget (GiB) for the models this agent fetched; least recently used ones
+                        are evicted to stay under it (default: none, free disk is the limit)  (env MODELS_CACHE_GB)
+  --pin-models <list>   folder/name entries never evicted, comma-separated; files present at start
+                        are never evicted either                                  (env PIN_MODELS)
+                        Gated Hugging Face models take the rig's token: env HUGGINGFACE_TOKEN (or HF_TOKEN, or .env)
   --name <name>         agent name (default: host name)         (env AGENT_NAME)
   --pool <pool>         queue pool (default: default)          (env AGENT_POOL)
   --capacity <n>        jobs run at once (default: 1)
@@ -121,6 +137,9 @@ const FLAGS = {
   "comfy-args": { type: "string" },
   "comfy-dir": { type: "string" },
   "keep-files": { type: "boolean" },
+  "models-dir": { type: "string" },
+  "models-cache-gb": { type: "string" },
+  "pin-models": { type: "string" },
   name: { type: "string" },
   pool: { type: "string" },
   capacity: { type: "string" },
@@ -179,6 +198,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     launch: launchDir ? { dir: launchDir, python: str("python") ?? null, gpu: str("gpu") ?? null, args: [...comfyArgWords, ...passThrough] } : null,
     comfyDir: str("comfy-dir", "COMFY_DIR") ?? null,
     keepFiles,
+    modelsDir: str("models-dir", "MODELS_DIR") ?? null,
+    modelsCacheBytes: optionalGiB(str("models-cache-gb", "MODELS_CACHE_GB"), "--models-cache-gb (or MODELS_CACHE_GB)") ?? null,
+    pinModels: (str("pin-models", "PIN_MODELS") ?? "").split(",").map((m) => m.trim()).filter((m) => m !== ""),
     // One agent per GPU: the default name (and so the persisted id) differs per GPU.
     name: str("name", "AGENT_NAME") ?? (launchDir && str("gpu") ? `${hostname().slice(0, 100)}-gpu${str("gpu")}` : undefined),
     pool: str("pool", "AGENT_POOL"),
@@ -217,6 +239,13 @@ function optionalInt(value: string | undefined, flag: string): number | undefine
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new CLIError(`${flag} must be a whole number, got "${value}"`, "usage");
   return Number(value);
+}
+
+/** `40`, `0.5` (GiB) → bytes. */
+function optionalGiB(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value.trim())) throw new CLIError(`${flag} must be a number of GiB like 40 or 0.5, got "${value}"`, "usage");
+  return Math.round(Number(value) * 1024 ** 3);
 }
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;

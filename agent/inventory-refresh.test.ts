@@ -1,20 +1,21 @@
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import type { ModelInventory } from "../shared/protocol.ts";
+import type { ModelInventory, NodeCatalog } from "../shared/protocol.ts";
 import { startSim, type Sim } from "../sim/server.ts";
 import { ComfyClient } from "./comfy/client.ts";
 import { InventoryRefresh } from "./inventory-refresh.ts";
 import type { Agent } from "./main.ts";
 import { CHECKPOINT } from "./testing/graphs.ts";
 import { startEdgeUnderTest, startTestAgent, type EdgeUnderTest } from "./testing/real-edge.ts";
+import { until } from "./testing/until.ts";
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function sim(inventory: Record<string, string[]>): Promise<Sim> {
-  const s = await startSim({ port: 0, stepMs: 2, inventory });
+async function sim(inventory: Record<string, string[]>, extraNodes?: string[]): Promise<Sim> {
+  const s = await startSim({ port: 0, stepMs: 2, inventory, ...(extraNodes ? { extraNodes } : {}) });
   cleanups.push(() => s.close());
   return s;
 }
@@ -50,6 +51,74 @@ describe("the inventory ComfyUI reports", () => {
   });
 });
 
+describe("the node catalog", () => {
+  test("is read for the first hello and again only after ComfyUI may have restarted; a changed one rides the next inventory message", async () => {
+    // Two ComfyUIs stand for one rig before and after a restart that added a custom node.
+    const before = await sim({ checkpoints: [CHECKPOINT] });
+    const after = await sim({ checkpoints: [CHECKPOINT] }, ["SharpenPlus"]);
+    let comfy = new ComfyClient(before.url);
+    const clients = [comfy];
+    cleanups.push(async () => clients.forEach((c) => c.close()));
+    let reads = 0;
+    const sent: { inventory: ModelInventory; nodes?: NodeCatalog }[] = [];
+    const refresh = new InventoryRefresh({
+      read: () => comfy.inventory(),
+      readNodes: () => {
+        reads += 1;
+        return comfy.nodeCatalog();
+      },
+      send: (inventory, nodes) => sent.push({ inventory, ...(nodes ? { nodes } : {}) }) > 0,
+      intervalMs: 0,
+      log: pino({ level: "silent" }),
+    });
+    cleanups.push(async () => refresh.close());
+    const hello = await refresh.nodesForHello();
+    expect(hello?.classes).toContain("KSampler");
+    expect(hello?.classes).not.toContain("SharpenPlus");
+    refresh.known(await comfy.inventory());
+    await refresh.refresh("periodic");
+    await refresh.refresh("periodic");
+    expect(await refresh.nodesForHello()).toEqual(hello);
+    expect({ reads, sent }).toEqual({ reads: 1, sent: [] });
+
+    comfy = new ComfyClient(after.url);
+    clients.push(comfy);
+    await refresh.refresh("periodic");
+    expect({ reads, sent }).toEqual({ reads: 1, sent: [] });
+    refresh.nodesMayHaveChanged();
+    await refresh.refresh("ComfyUI answers again");
+    expect(reads).toBe(2);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.inventory).toEqual({ checkpoints: [CHECKPOINT] });
+    expect(sent[0]?.nodes?.classes).toContain("SharpenPlus");
+    expect(sent[0]?.nodes?.digest).not.toBe(hello?.digest);
+
+    // Read again after another restart, but the same classes: nothing new to send.
+    refresh.nodesMayHaveChanged();
+    await refresh.refresh("ComfyUI answers again");
+    expect({ reads, sent: sent.length }).toEqual({ reads: 3, sent: 1 });
+  });
+
+  test("a ComfyUI that does not answer leaves the last catalog (none at first) and is read again next time", async () => {
+    const s = await sim({});
+    let url = "http://127.0.0.1:9";
+    const refresh = new InventoryRefresh({
+      read: async () => ({}),
+      readNodes: () => {
+        const c = new ComfyClient(url);
+        return c.nodeCatalog().finally(() => c.close());
+      },
+      send: () => true,
+      intervalMs: 0,
+      log: pino({ level: "silent" }),
+    });
+    cleanups.push(async () => refresh.close());
+    expect(await refresh.nodesForHello()).toBeNull();
+    url = s.url;
+    expect((await refresh.nodesForHello())?.comfyui_version).toBe("0.3.64");
+  });
+});
+
 describe("with the real edge", () => {
   let edge: EdgeUnderTest;
   beforeAll(async () => {
@@ -57,6 +126,37 @@ describe("with the real edge", () => {
   });
   afterAll(async () => edge?.close());
   afterEach(async () => edge.cancelSubmitted());
+
+  test("the agent's hello tells the edge its rig's node classes and ComfyUI's version", async () => {
+    const s = await sim({ checkpoints: [CHECKPOINT] }, ["SharpenPlus"]);
+    const agent: Agent = await startTestAgent({ edgeUrl: edge.edge.url, token: edge.keys.agent, comfyUrl: s.url });
+    cleanups.push(async () => agent.kill());
+    await agent.connectedOnce();
+    const res = await fetch(`${edge.edge.url}/agents/${agent.id}/nodes`, { headers: { authorization: `Bearer ${edge.keys.admin}` } });
+    expect(res.status).toBe(200);
+    const nodes = (await res.json()) as { comfyui_version: string | null; digest: string | null; classes: string[] | null };
+    const info = (await (await fetch(`${s.url}/object_info`)).json()) as Record<string, unknown>;
+    expect(nodes.classes).toEqual(Object.keys(info).sort());
+    expect(nodes.classes).toContain("SharpenPlus");
+    expect(nodes.comfyui_version).toBe("0.3.64");
+    expect(nodes.digest).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("after ComfyUI restarts with another custom node, the edge gets the new catalog", async () => {
+    const s = await sim({ checkpoints: [CHECKPOINT] }, ["SharpenPlus"]);
+    const agent: Agent = await startTestAgent({ edgeUrl: edge.edge.url, token: edge.keys.agent, comfyUrl: s.url, tuning: { comfyRetryMinMs: 50, comfyRetryMaxMs: 200 } });
+    cleanups.push(async () => agent.kill());
+    await agent.connectedOnce();
+    const nodes = async () => {
+      const res = await fetch(`${edge.edge.url}/agents/${agent.id}/nodes`, { headers: { authorization: `Bearer ${edge.keys.admin}` } });
+      return ((await res.json()) as { classes: string[] | null }).classes ?? [];
+    };
+    expect(await nodes()).toContain("SharpenPlus");
+    await s.crash({ extraNodes: ["GrainPlus"] });
+    await until("the edge to list GrainPlus", async () => (await nodes()).includes("GrainPlus"));
+    expect(await nodes()).not.toContain("SharpenPlus");
+    expect(agent.connected).toBe(true);
+  });
 
   test("a model copied into ComfyUI while the agent runs reaches the edge, and the job that waited for it runs", async () => {
     const s = await sim({});

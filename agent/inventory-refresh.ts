@@ -1,11 +1,17 @@
 import type { Logger } from "pino";
-import type { ModelInventory } from "../shared/protocol.ts";
+import type { ModelInventory, NodeCatalog } from "../shared/protocol.ts";
 
 export type InventoryRefreshDeps = {
   /** Reads ComfyUI's model files now (`ComfyClient.inventory`). @throws when ComfyUI does not answer */
   read: () => Promise<ModelInventory>;
-  /** Sends the `inventory` message; false when the edge is not connected (the next hello carries it). */
-  send: (inventory: ModelInventory) => boolean;
+  /** Sends the `inventory` message (with `nodes` when the catalog changed); false when the edge is not connected (the next hello carries it). */
+  send: (inventory: ModelInventory, nodes?: NodeCatalog) => boolean;
+  /**
+   * Reads ComfyUI's node catalog (`ComfyClient.nodeCatalog`). Only when it may have changed: at
+   * the first hello and after ComfyUI restarted (`nodesMayHaveChanged`), not on periodic reads.
+   * Absent: no catalog is reported.
+   */
+  readNodes?: () => Promise<NodeCatalog>;
   /** Between periodic reads; 0: none (only `refresh()` calls). */
   intervalMs: number;
   /** True while a read is pointless (ComfyUI known to be down). */
@@ -30,6 +36,10 @@ export class InventoryRefresh {
   #running: Promise<void> | null = null;
   #again: { reason: string; force: boolean } | null = null;
   #closed = false;
+  /** The catalog last read (null: none yet), whether ComfyUI may have changed it since, and the digest the edge has. */
+  #nodes: NodeCatalog | null = null;
+  #nodesStale = true;
+  #edgeDigest: string | null = null;
 
   constructor(deps: InventoryRefreshDeps) {
     this.#deps = deps;
@@ -38,6 +48,22 @@ export class InventoryRefresh {
   /** What the edge was last told (a `hello` carries the inventory too). */
   known(inventory: ModelInventory): void {
     this.#known = canonical(inventory);
+  }
+
+  /**
+   * The node catalog for a `hello` (which the edge then has): read first when it may have changed
+   * (and `mayRead`: ComfyUI is not known to be down), else the one known; the last known one (or
+   * null) when ComfyUI does not answer.
+   */
+  async nodesForHello(mayRead = true): Promise<NodeCatalog | null> {
+    if (mayRead) await this.#readNodesIfStale("hello");
+    this.#edgeDigest = this.#nodes?.digest ?? null;
+    return this.#nodes;
+  }
+
+  /** ComfyUI may have restarted (custom nodes load at start): the next read looks at its catalog again. */
+  nodesMayHaveChanged(): void {
+    this.#nodesStale = true;
   }
 
   start(): void {
@@ -70,6 +96,7 @@ export class InventoryRefresh {
 
   async #once(reason: string, force: boolean): Promise<void> {
     if (this.#deps.skip?.()) return;
+    await this.#readNodesIfStale(reason);
     let inventory: ModelInventory;
     try {
       inventory = await this.#deps.read();
@@ -79,11 +106,28 @@ export class InventoryRefresh {
     }
     if (this.#closed) return;
     const text = canonical(inventory);
-    if (!force && text === this.#known) return;
-    if (!this.#deps.send(inventory)) return;
+    const nodes = this.#nodes && this.#nodes.digest !== this.#edgeDigest ? this.#nodes : undefined;
+    if (!force && text === this.#known && !nodes) return;
+    if (!this.#deps.send(inventory, nodes)) return;
     this.#known = text;
+    if (nodes) {
+      this.#edgeDigest = nodes.digest;
+      this.#deps.log.info({ reason, classes: nodes.classes.length, digest: nodes.digest.slice(0, 12), comfyui_version: nodes.comfyui_version }, "sent the edge the rig's node classes");
+    }
     const files = Object.values(inventory).reduce((n, list) => n + list.length, 0);
     this.#deps.log.info({ reason, folders: Object.keys(inventory).length, files }, "sent the edge the rig's model files");
+  }
+
+  async #readNodesIfStale(reason: string): Promise<void> {
+    const read = this.#deps.readNodes;
+    if (!read || !this.#nodesStale) return;
+    try {
+      const nodes = await read();
+      this.#nodes = nodes;
+      this.#nodesStale = false;
+    } catch (e) {
+      this.#deps.log.debug({ reason, err: String(e) }, "could not read ComfyUI's node classes; the edge keeps the last catalog");
+    }
   }
 }
 

@@ -191,6 +191,11 @@ export class JobSlots {
     this.#comfyDown = null;
   }
 
+  /** `folder/name` of the models the jobs held now use (a fetched model they use is not evicted). */
+  heldModels(): string[] {
+    return [...this.#slots.values()].flatMap((s) => s.job.models);
+  }
+
   /** Prompt ids of the jobs held now (they are not to be reclaimed). */
   promptIds(): Set<string> {
     return new Set([...this.#slots.values()].flatMap((s) => (s.run ? [s.run.promptId] : [])));

@@ -10,6 +10,9 @@ import { EdgeConnection } from "./edge/connection.ts";
 import { agentVersion, loadAgentId } from "./identity.ts";
 import { comfyDirs, JobFiles } from "./job-files.ts";
 import { InventoryRefresh } from "./inventory-refresh.ts";
+import { findHuggingFaceToken } from "../install/models/token.ts";
+import { ModelFetches } from "./models/fetches.ts";
+import { openModelStore } from "./models/setup.ts";
 import { JobSlots, type JobState } from "./jobs.ts";
 import { createLogger } from "./log.ts";
 import { Metrics, serveMetrics } from "./metrics.ts";
@@ -58,6 +61,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   const { id, persisted } = config.agentId ? { id: config.agentId, persisted: true } : await loadAgentId(config.stateDir, config.name);
   if (!persisted) log.warn({ state_dir: config.stateDir }, "could not persist the agent id; using a fresh one");
   const version = await agentVersion();
+  const modelStore = await openModelStore(config, log);
 
   let health: ComfyHealth | null = null;
   const supervisor = config.launch
@@ -77,7 +81,11 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   const comfy = new ComfyClient(comfyUrl);
   // One ComfyUI socket for all prompts, opened now so the first job need not wait for it.
   const events = new ComfyEventHub(comfy);
-  events.onDrop = () => health?.suspect();
+  events.onDrop = () => {
+    // A dropped socket may be a restarted ComfyUI, whose custom nodes may differ.
+    inventoryRefresh.nodesMayHaveChanged();
+    health?.suspect();
+  };
   events.ready().catch((e: unknown) => log.debug({ err: String(e) }, "ComfyUI socket not open yet; a job will retry"));
   const metricsServer = config.metricsPort !== null ? await serveMetrics(metrics, config.metricsPort) : null;
 
@@ -111,6 +119,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
     onWelcome: (welcome) => {
       if (stopping) conn.send({ type: "pause", reason: "draining" });
       slots.connected(welcome.lease_ttl_ms);
+      fetches.resend();
       for (const w of welcomeWaiters.splice(0)) w();
     },
     onMessage: (message) => route(message),
@@ -127,7 +136,8 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   // The edge's copy of the rig's model files stays current: periodically, when ComfyUI is back, on model_missing.
   const inventoryRefresh = new InventoryRefresh({
     read: () => comfy.inventory(),
-    send: (inventory) => conn.send({ type: "inventory", inventory }),
+    send: (inventory, nodes) => conn.send({ type: "inventory", inventory, ...(nodes ? { nodes } : {}) }),
+    readNodes: () => comfy.nodeCatalog(),
     intervalMs: config.inventoryIntervalMs,
     skip: () => health?.up === false,
     log,
@@ -149,8 +159,21 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
     ...(supervisor ? { comfyReady: (signal: AbortSignal) => supervisor.ready(signal) } : {}),
   });
 
+  // Models the edge asks for (`fetch`), downloaded into ComfyUI's models folder; the HF token is the rig's own.
+  const fetches = new ModelFetches({
+    store: modelStore,
+    send: (m) => conn.send(m),
+    readInventory: () => comfy.inventory(),
+    told: (inventory) => inventoryRefresh.known(inventory),
+    retell: (reason) => void inventoryRefresh.refresh(reason, true),
+    refusal: () => (stopping ? "the agent is draining" : health?.up === false ? `ComfyUI is unreachable (${health.reason})` : null),
+    inUse: () => slots.heldModels(),
+    token: findHuggingFaceToken(process.env, process.cwd()),
+    log: log.child({ component: "models" }),
+  });
+
   let known: { inventory: ModelInventory; gpu: Hello["gpu"]; fresh: boolean } = { inventory: {}, gpu: null, fresh: false };
-  async function rigFacts(): Promise<Pick<Hello, "inventory" | "gpu" | "pause_reason">> {
+  async function rigFacts(): Promise<Pick<Hello, "inventory" | "gpu" | "pause_reason" | "model_store" | "nodes">> {
     if (health?.up !== false) {
       try {
         known = { inventory: await comfy.inventory(), gpu: await readGpu(comfy), fresh: true };
@@ -162,7 +185,9 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       }
     } else known = { ...known, fresh: false };
     const reason = health?.up === false ? health.reason : null;
-    return { inventory: known.inventory, gpu: known.gpu, ...(reason ? { pause_reason: unreachable(reason) } : {}) };
+    const nodes = await inventoryRefresh.nodesForHello(health?.up !== false);
+    const model_store = modelStore ? await modelStore.facts() : null;
+    return { inventory: known.inventory, gpu: known.gpu, nodes, model_store, ...(reason ? { pause_reason: unreachable(reason) } : {}) };
   }
 
   // While ComfyUI is unreachable the agent takes no jobs and hands back what it holds: the rig's
@@ -184,6 +209,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       // Prompts it handed back may still sit (or run) in a ComfyUI that was only hung.
       void reclaimLogged(comfy, id, log, slots.promptIds());
       if (stopping) return;
+      inventoryRefresh.nodesMayHaveChanged();
       // A hello sent while ComfyUI was away carried no fresh inventory: say hello again.
       if (!known.fresh) conn.reconnect("ComfyUI is back; refreshing the inventory");
       else {
@@ -200,7 +226,11 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   function route(message: EdgeMessage): void {
     switch (message.type) {
       case "job":
+        modelStore?.touch(message.models);
         slots.accept(message);
+        return;
+      case "fetch":
+        fetches.handle(message);
         return;
       case "cancel":
         slots.cancel(message);
@@ -224,7 +254,8 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
     try {
       log.info({ reason, held: slots.leases().length, grace_ms: config.graceMs }, "draining");
       conn.send({ type: "pause", reason: "draining" });
-      await slots.drain(config.graceMs);
+      // Fetches in flight stop now (each answers `refused`): a draining agent takes no new models.
+      await Promise.all([slots.drain(config.graceMs), fetches.close()]);
       if (conn.connected) await slots.waitForAcks(config.tuning.ackWaitMs);
       await conn.close();
     } finally {
@@ -257,6 +288,7 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
       stopping ??= done;
       conn.kill();
       slots.abandonAll();
+      void fetches.close();
       watch.close();
       inventoryRefresh.close();
       events.close();

@@ -1,10 +1,12 @@
 import type { Readable } from "node:stream";
 import type { z } from "zod";
-import type { ModelInventory } from "../../shared/protocol.ts";
+import type { ModelInventory, NodeCatalog } from "../../shared/protocol.ts";
 import { ComfyError } from "./errors.ts";
 import { EventSocket, type EventSocketHandlers } from "./events.ts";
 import { ComfyHttp, type TextReply } from "./http.ts";
 import { readInventory } from "./inventory.ts";
+import { NotAJsonObject, topLevelKeys } from "./json-keys.ts";
+import { MAX_CLASS_NAME, MAX_CLASSES, nodeCatalog } from "./node-catalog.ts";
 import { multipartFile } from "./multipart.ts";
 import {
   HistorySchema,
@@ -161,6 +163,34 @@ export class ComfyClient {
   async systemStats(signal?: AbortSignal): Promise<SystemStats> {
     const res = await this.#http.text({ path: "/system_stats", ...(signal ? { signal } : {}) });
     return parseReply(res, SystemStatsSchema, "GET /system_stats");
+  }
+
+  /**
+   * The node classes ComfyUI offers: the keys of `GET /object_info`, read as the body streams in
+   * (it can be megabytes; the node definitions are never built). @throws ComfyError
+   */
+  async nodeClasses(): Promise<string[]> {
+    const signal = AbortSignal.timeout(Math.max(this.#timeoutMs, 60_000));
+    let body: Readable | null = null;
+    try {
+      const res = await this.#http.stream({ path: "/object_info", signal });
+      if (!("body" in res)) throw new ComfyError("comfyui_error", `GET /object_info: HTTP ${res.status} ${res.text.slice(0, 200)}`.trimEnd(), { status: res.status });
+      body = res.body;
+      return await topLevelKeys(body, { maxKeyBytes: MAX_CLASS_NAME * 4, maxKeys: MAX_CLASSES * 2 });
+    } catch (e) {
+      body?.destroy();
+      if (e instanceof ComfyError) throw e;
+      const why = e instanceof Error ? e.message : String(e);
+      if (e instanceof NotAJsonObject) throw new ComfyError("comfyui_error", `GET /object_info: ${why}`);
+      throw new ComfyError("comfyui_unavailable", `GET /object_info: ${signal.aborted ? "timed out" : why}`, { cause: e });
+    }
+  }
+
+  /** The rig's node catalog: `/object_info`'s class names, their digest, and `/system_stats`' `system.comfyui_version`. */
+  async nodeCatalog(): Promise<NodeCatalog> {
+    const [classes, stats] = await Promise.all([this.nodeClasses(), this.systemStats()]);
+    const version = stats.system.comfyui_version;
+    return nodeCatalog(classes, typeof version === "string" && version !== "" ? version : null);
   }
 
   /** Model files by folder, from `/models` (or `/object_info` loader choices on older builds). */

@@ -13,7 +13,7 @@ describe("inventoryFromObjectInfo", () => {
     expect(inventoryFromObjectInfo(info)).toEqual({
       checkpoints: ["a.safetensors", "b.ckpt"],
       loras: ["style.safetensors"],
-      text_encoders: ["t5.safetensors", "clip_l.safetensors"],
+      clip: ["t5.safetensors", "clip_l.safetensors"],
     });
   });
 
@@ -40,11 +40,16 @@ describe("readInventory", () => {
     expect(asked).not.toContain("/models/custom_nodes");
   });
 
-  test("falls back to /object_info when /models is missing", async () => {
-    const inventory = await readInventory(async (path) =>
-      path === "/object_info" ? { UNETLoader: { input: { required: { unet_name: [["flux1-dev.gguf"]] } } } } : null,
-    );
-    expect(inventory).toEqual({ diffusion_models: ["flux1-dev.gguf"] });
+  test("falls back to each loader class's /object_info/{class} when /models is missing, under the edge's canonical folder names", async () => {
+    const asked: string[] = [];
+    const inventory = await readInventory(async (path) => {
+      asked.push(path);
+      return path === "/object_info/UNETLoader" ? { UNETLoader: { input: { required: { unet_name: [["flux1-dev.gguf"]] } } } } : null;
+    });
+    expect(inventory).toEqual({ unet: ["flux1-dev.gguf"] });
+    // One loader class at a time, never the whole catalog.
+    expect(asked).toContain("/object_info/easy%20loraStack");
+    expect(asked).not.toContain("/object_info");
   });
 });
 
@@ -62,7 +67,7 @@ describe("only real files", () => {
       "/models": ["checkpoints", "vae"],
       "/models/checkpoints": [],
       "/models/vae": [],
-      "/object_info": { VAELoader: { input: { required: { vae_name: [["pixel_space"]] } } } },
+      "/object_info/VAELoader": { VAELoader: { input: { required: { vae_name: [["pixel_space"]] } } } },
     };
     expect(await readInventory(async (path) => routes[path] ?? null)).toEqual({});
   });

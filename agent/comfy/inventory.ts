@@ -1,3 +1,4 @@
+import { LOADER_INPUTS } from "../../shared/models.ts";
 import type { ModelInventory } from "../../shared/protocol.ts";
 import { ModelFilesSchema, ModelFoldersSchema } from "./schemas.ts";
 
@@ -13,21 +14,6 @@ const BUILT_IN_CHOICES = new Set(["pixel_space", "taesd", "taesdxl", "taesd3", "
 /** A model file name has an extension (`x.safetensors`, `sub/x.gguf`); built-in choices have none. */
 const looksLikeFile = (name: string): boolean => !BUILT_IN_CHOICES.has(name) && /\.[A-Za-z0-9]{1,12}$/.test(name.slice(name.lastIndexOf("/") + 1));
 
-/** Loader inputs whose choice lists name model files, for ComfyUI builds without `/models`. */
-const LOADER_INPUTS: Record<string, Record<string, string>> = {
-  CheckpointLoaderSimple: { ckpt_name: "checkpoints" },
-  LoraLoader: { lora_name: "loras" },
-  LoraLoaderModelOnly: { lora_name: "loras" },
-  VAELoader: { vae_name: "vae" },
-  UNETLoader: { unet_name: "diffusion_models" },
-  CLIPLoader: { clip_name: "text_encoders" },
-  DualCLIPLoader: { clip_name1: "text_encoders", clip_name2: "text_encoders" },
-  CLIPVisionLoader: { clip_name: "clip_vision" },
-  ControlNetLoader: { control_net_name: "controlnet" },
-  UpscaleModelLoader: { model_name: "upscale_models" },
-  StyleModelLoader: { style_model_name: "style_models" },
-};
-
 const MAX_FOLDER = 64;
 const MAX_FILES = 10_000;
 const MAX_NAME = 512;
@@ -36,14 +22,17 @@ type GetJson = (path: string) => Promise<unknown>;
 
 /**
  * Model files by folder: `GET /models` then `GET /models/{folder}`; when that route is
- * missing (404) or lists nothing, the loader choices in `/object_info`. Empty folders are
- * left out, and the result fits the protocol's limits.
+ * missing (404) or lists nothing, the loader choices in `/object_info/{class}` for each loader
+ * class (never the whole `/object_info`, megabytes on a rig with many custom nodes). Empty
+ * folders are left out, and the result fits the protocol's limits.
  */
 export async function readInventory(getJson: GetJson): Promise<ModelInventory> {
   const fromModels = await readModelsRoute(getJson);
   if (fromModels && Object.keys(fromModels).length > 0) return fromModels;
-  const info = await getJson("/object_info");
-  return info ? inventoryFromObjectInfo(info) : {};
+  const loaders = await Promise.all(
+    Object.keys(LOADER_INPUTS).map(async (nodeClass) => (await getJson(`/object_info/${encodeURIComponent(nodeClass)}`)) as Record<string, unknown> | null),
+  );
+  return inventoryFromObjectInfo(Object.assign({}, ...loaders.filter((l) => typeof l === "object" && l !== null)));
 }
 
 async function readModelsRoute(getJson: GetJson): Promise<ModelInventory | null> {
@@ -61,7 +50,11 @@ async function readModelsRoute(getJson: GetJson): Promise<ModelInventory | null>
   return inventory;
 }
 
-/** Reads `{Node: {input: {required: {name: [choices, opts] | ["COMBO", {options}]}}}}`; only choices that are files. */
+/**
+ * Reads `{Node: {input: {required: {name: [choices, opts] | ["COMBO", {options}]}}}}` for the loader
+ * inputs the edge knows (shared/models.ts), under its canonical folder names (`unet`, `clip`, ...);
+ * only choices that are files.
+ */
 export function inventoryFromObjectInfo(info: unknown): ModelInventory {
   const inventory: ModelInventory = {};
   if (typeof info !== "object" || info === null) return inventory;
@@ -70,6 +63,7 @@ export function inventoryFromObjectInfo(info: unknown): ModelInventory {
     const spec = typeof node === "object" && node !== null ? (node as { input?: unknown }).input : undefined;
     if (typeof spec !== "object" || spec === null) continue;
     for (const [inputName, folder] of Object.entries(inputs)) {
+      if (NOT_MODELS.has(folder)) continue;
       const choices = choicesOf(spec, inputName).filter(looksLikeFile);
       if (choices.length) add(inventory, folder, choices);
     }
