@@ -73,6 +73,28 @@ describe("comfy-gen run against the real stack", () => {
     expect(bad.stderr).toMatch(/status/);
   });
 
+  it("runs a raw graph file (--graph) to SUCCESS on the sim and saves its PNG", async () => {
+    const graph = JSON.parse(await readFile(join(import.meta.dirname, "../../manifests/workflows/sd15_basic.json"), "utf8")) as Record<string, { inputs: Record<string, unknown> }>;
+    // As ComfyUI would, the sim refuses the manifest's LoRA placeholder ("None"): the graph goes without it.
+    delete graph["10"];
+    for (const id of ["6", "7"]) graph[id]!.inputs.clip = ["4", 1];
+    Object.assign(graph["5"]!.inputs, { width: 64, height: 64 });
+    Object.assign(graph["3"]!.inputs, { steps: 3, seed: 7, model: ["4", 0] });
+    graph["6"]!.inputs.text = "a raw fox";
+    const file = join(dir, "prompt.json");
+    await writeFile(file, JSON.stringify(graph));
+    const out = join(dir, "raw");
+    const r = await cli(["run", "--graph", file, "--out", out], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^submitted tsk_\S+ workflow=\(raw graph\) seed=-$/m);
+    expect(r.stdout).toMatch(/^finished SUCCESS in /m);
+    const paths = savedPaths(r.stdout);
+    expect(paths.length).toBe(1);
+    expect(decodePng(await readFile(paths[0]!))).toEqual({ width: 64, height: 64 });
+    const task = await sdk.get(taskIdIn(r.stdout)!);
+    expect(task).toMatchObject({ status: "SUCCESS", workflow_id: null });
+  });
+
   it("uploads --image and passes it as the workflow's image parameter", async () => {
     const input = join(dir, "input.png");
     await writeFile(input, gradientPng(64, 64));

@@ -4,6 +4,7 @@ const CONNECTION = `Connection (every command):
   --json           one JSON object on stdout instead of text`;
 
 export const RUN_USAGE = `Usage: comfy-gen run --prompt TEXT [options]
+       comfy-gen run --graph FILE [options]
 
 Submits a job, shows its progress live, downloads every output and prints the paths.
 
@@ -20,11 +21,14 @@ Submits a job, shows its progress live, downloads every output and prints the pa
   --out DIR            where to save the outputs (default: .)
   --timeout SECONDS    give up (and cancel the job) after this long
   --poll-interval SECONDS  polling period if the events feed is unavailable (default: 1)
+  --graph FILE         run this ComfyUI API-format graph ("Export (API)") as it is, instead of a workflow;
+                       the key needs "raw": true (or admin); not with --workflow, --prompt, --set, --lora, --seed, --image
 
 ${CONNECTION}
 
-Example:
-  comfy-gen run --workflow flux_default --prompt "a red fox" --set steps=4 --seed 42 --out ./images`;
+Examples:
+  comfy-gen run --workflow flux_default --prompt "a red fox" --set steps=4 --seed 42 --out ./images
+  comfy-gen run --graph prompt.json --format webp --out ./images`;
 
 export const LIST_USAGE = `Usage: comfy-gen list [--json]
 

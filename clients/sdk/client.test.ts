@@ -90,6 +90,22 @@ describe("submit, get, cancel", () => {
     const cancelled = await client.cancel(job.task_id);
     expect((await caught(client.download(cancelled, "/tmp/never"))).code).toBe("no_result");
   });
+
+  it("submits a raw graph with the local stack's client key; a key without raw: true gets raw_not_allowed 403 with the field", async () => {
+    const graph = {
+      "5": { class_type: "EmptyLatentImage", inputs: { width: 64, height: 64, batch_size: 1 } },
+      "9": { class_type: "SaveImage", inputs: { filename_prefix: "sdk", images: ["5", 0] } },
+    };
+    const job = await client.submit({ graph, priority: -5 });
+    const task = await client.get(job.task_id);
+    expect(task).toMatchObject({ status: "PENDING", workflow_id: null, seed: null });
+    expect(task.graph_sha256).toMatch(/^[0-9a-f]{64}$/);
+    await client.cancel(job.task_id);
+    const bob = new ComfyEdgeClient({ url: edge.url, apiKey: keys.others!.bob! });
+    const e = await caught(bob.submit({ graph }));
+    expect([e.code, e.status]).toEqual(["raw_not_allowed", 403]);
+    expect(e.details).toEqual([expect.objectContaining({ path: "graph" })]);
+  });
 });
 
 describe("wait: feed, SSE, polling fallback, timeout, abort", () => {

@@ -55,6 +55,9 @@ function taskPath(id: string): string {
  * const job = await edge.submit({ workflow_id: "flux_default", params: { prompt: "a red fox" } });
  * const task = await edge.wait(job, { onProgress: (p) => console.log(`${p.current}/${p.total}`) });
  * if (task.status === "SUCCESS") console.log(await edge.download(task, "./images"));
+ *
+ * @example A raw ComfyUI graph ("Export (API)"), for keys with `"raw": true`:
+ * const task = await edge.run({ graph: JSON.parse(await readFile("prompt.json", "utf8")) });
  */
 export class ComfyEdgeClient {
   private readonly http: Http;

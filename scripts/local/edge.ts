@@ -78,7 +78,8 @@ function bundle() {
 
 export function apiKeysJson(keys: EdgeKeys): string {
   return JSON.stringify([
-    { name: "local-client", role: "client", key: keys.client },
+    // Raw graphs allowed: on one's own machine, a graph exported from one's own ComfyUI should just run.
+    { name: "local-client", role: "client", key: keys.client, raw: true },
     { name: "local-agent", role: "agent", key: keys.agent },
     { name: "local-admin", role: "admin", key: keys.admin },
     ...Object.entries(keys.others ?? {}).map(([name, key]) => ({ name, role: "client", key })),

@@ -10,6 +10,6 @@ export async function syncRecent(): Promise<void> {
   const r = await api<JobList>("GET", "/v1/jobs?limit=20");
   if (!r.ok) return;
   mergeRecent(
-    r.data.jobs.map((t) => ({ task_id: t.task_id, workflow_id: t.workflow_id, status: t.status, seed: t.seed, created_at: t.created_at })),
+    r.data.jobs.map((t) => ({ task_id: t.task_id, workflow_id: t.workflow_id ?? "raw graph", status: t.status, seed: t.seed, created_at: t.created_at })),
   );
 }

@@ -10,7 +10,7 @@ import { JOBS_USAGE } from "../usage.ts";
 function jobTable(jobs: TaskView[], c: Colors): string {
   const table = new Table({ head: ["Task", "Status", "Workflow", "Created", "Run", "Error"].map((h) => c.bold(h)), style: { head: [], border: [] } });
   for (const j of jobs) {
-    table.push([j.task_id, statusText(j.status, c), j.workflow_id, j.created_at.replace("T", " ").slice(0, 19), formatDuration(j.timings.run_ms), j.error?.code ?? ""]);
+    table.push([j.task_id, statusText(j.status, c), j.workflow_id ?? "(raw graph)", j.created_at.replace("T", " ").slice(0, 19), formatDuration(j.timings.run_ms), j.error?.code ?? ""]);
   }
   return table.toString();
 }
@@ -40,7 +40,7 @@ export async function jobsCommand(args: string[], io: Io): Promise<number> {
   }
   const c = colorsFor(io);
   if (isRich(io)) writeLine(io.stdout, page.jobs.length ? jobTable(page.jobs, c) : c.dim("no jobs"));
-  else for (const j of page.jobs) writeLine(io.stdout, `${j.task_id}\t${j.status}\t${j.workflow_id}\t${j.created_at}\t${j.error?.code ?? "-"}`);
+  else for (const j of page.jobs) writeLine(io.stdout, `${j.task_id}\t${j.status}\t${j.workflow_id ?? "-"}\t${j.created_at}\t${j.error?.code ?? "-"}`);
   if (page.next_cursor) writeLine(io.stdout, `more: comfy-gen jobs --cursor ${page.next_cursor}${values.limit ? ` --limit ${values.limit}` : ""}`);
   return 0;
 }

@@ -3,6 +3,7 @@ import { OutputFormatSchema } from "../../../shared/api.ts";
 import type { SubmitInput } from "../../sdk/client.ts";
 import { CONNECTION_OPTIONS, connectionFrom, parseInteger, parseSeconds, parseSets, type Connection } from "../args.ts";
 import { CLIError } from "../cli-error.ts";
+import { readGraphFile } from "./graph-file.ts";
 
 export const RUN_OPTIONS = {
   ...CONNECTION_OPTIONS,
@@ -19,7 +20,11 @@ export const RUN_OPTIONS = {
   out: { type: "string", default: "." },
   timeout: { type: "string" },
   "poll-interval": { type: "string" },
+  graph: { type: "string" },
 } as const;
+
+/** Flags that shape a workflow's job; a raw graph carries all of that in its nodes. */
+const WORKFLOW_FLAGS = ["workflow", "prompt", "set", "lora", "seed", "image", "image-param"];
 
 /** Everything `comfy-gen run` was asked to do, checked before a request leaves. */
 export interface RunRequest {
@@ -39,11 +44,16 @@ export function parseRunRequest(args: string[], env: NodeJS.ProcessEnv): RunRequ
   const base = { json: values.json, help: values.help, outDir: values.out, image: null, timeoutMs: undefined, pollIntervalMs: undefined };
   if (values.help) return { ...base, connection: { url: "", apiKey: "" }, body: { workflow_id: values.workflow, params: {} } };
   if (positionals.length) throw new CLIError(`Unexpected argument "${positionals[0]}": quote the prompt and pass it as --prompt "...".`, "usage");
+  if (values.graph !== undefined) {
+    const clash = WORKFLOW_FLAGS.find((f) => args.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (clash) throw new CLIError(`--${clash} goes with a workflow; --graph runs the graph as it is (set prompts, seeds and files inside the graph).`, "usage");
+  }
   const params = parseSets(values.set ?? []);
   if (values.prompt !== undefined) params.prompt = values.prompt;
   if (values.lora !== undefined) params.lora = values.lora;
   if (values.seed !== undefined) params.seed = values.seed === "random" ? "random" : parseInteger("seed", values.seed, 0, Number.MAX_SAFE_INTEGER);
-  const body: RunRequest["body"] = { workflow_id: values.workflow, params };
+  // params stays {} with a graph: the edge reads an empty one as none.
+  const body: RunRequest["body"] = values.graph !== undefined ? { graph: readGraphFile(values.graph), params } : { workflow_id: values.workflow, params };
   if (values.format !== undefined) {
     const format = OutputFormatSchema.safeParse(values.format);
     if (!format.success) throw new CLIError(`--format must be one of ${OutputFormatSchema.options.join(", ")} (got "${values.format}").`, "usage");

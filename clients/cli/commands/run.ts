@@ -45,7 +45,7 @@ async function follow(client: ComfyEdgeClient, req: RunRequest, io: Io, reporter
   const job = await client.submit(req.body, { signal });
   onSubmitted(job);
   const prompt = req.body.params.prompt;
-  reporter.submitted(job, req.body.workflow_id, typeof prompt === "string" ? prompt : undefined);
+  reporter.submitted(job, req.body.workflow_id ?? "(raw graph)", typeof prompt === "string" ? prompt : undefined);
   const task: TaskView = await client.wait(job, {
     signal,
     ...(deadline === undefined ? {} : { timeoutMs: Math.max(1, deadline - Date.now()) }),

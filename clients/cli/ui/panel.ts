@@ -31,7 +31,7 @@ export function taskRows(task: TaskView, c: Colors): [string, string][] {
   const rows: [string, string][] = [
     ["Task", task.task_id],
     ["Status", statusText(task.status, c)],
-    ["Workflow", task.workflow_id],
+    ["Workflow", task.workflow_id ?? "(raw graph)"],
     ["Seed", task.seed === null ? "-" : String(task.seed)],
   ];
   if (task.queue) rows.push(["Queue", `position ${task.queue.position}${task.queue.waiting_for ? ` (waiting for ${task.queue.waiting_for})` : ""}`]);
