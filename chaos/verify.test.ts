@@ -8,8 +8,8 @@ const T2 = "tsk_bbbbbbbbbbbbbbbbbbbb.default";
 
 function view(id: string, over: Partial<TaskView>): TaskView {
   return {
-    task_id: id, status: "PENDING", state: "queued", workflow_id: "sd15_basic", pool: "default", batch_id: null, priority: 0, seed: 1, progress: null, result: null, error: null,
-    attempts: 1, max_attempts: 3, queue: null, created_at: "", started_at: null, finished_at: null, timings: { queued_ms: null, run_ms: null }, webhook: null, ...over,
+    task_id: id, status: "PENDING", state: "queued", workflow_id: "sd15_basic", graph_sha256: null, pool: "default", batch_id: null, priority: 0, seed: 1, progress: null, result: null, error: null,
+    attempts: 1, max_attempts: 3, queue: null, created_at: "", started_at: null, finished_at: null, timings: { queued_ms: null, run_ms: null, fetch_ms: null }, webhook: null, ...over,
   };
 }
 

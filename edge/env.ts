@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { modelCatalogFromText } from "../shared/model-catalog/catalog.ts";
 import type { JobQueue } from "./queue/JobQueue.ts";
 
 /** Bindings and vars as wrangler.toml and secrets provide them. */
@@ -16,6 +17,7 @@ export interface Env {
   MAX_QUEUED_PER_KEY?: string;
   MAX_QUEUE_DEPTH?: string;
   MAX_BODY_BYTES?: string;
+  MAX_GRAPH_NODES?: string;
   MAX_UPLOAD_BYTES?: string;
   LINK_TTL_S?: string;
   RATE_LIMIT_PER_MIN?: string;
@@ -30,6 +32,8 @@ export interface Env {
   RUN_TIMEOUT_GRACE_MS?: string;
   QUARANTINE_BACKOFF_MS?: string;
   MAX_WAIT_S?: string;
+  MODEL_CATALOG_INI?: string;
+  MODEL_FETCH_TIMEOUT_S?: string;
 }
 
 const int = (fallback: number, min: number, max: number) =>
@@ -58,9 +62,25 @@ const ConfigSchema = z.object({
   QUARANTINE_BACKOFF_MS: int(60_000, 100, 3_600_000),
   /** A queued job no connected agent can run (its models) fails after this long with `no_capable_agent`. */
   MAX_WAIT_S: int(3600, 1, 30 * 86_400),
+  /** The catalog of models rigs may fetch on demand, as models.ini text; empty: the bundled install/configs/models.ini. */
+  MODEL_CATALOG_INI: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const problems = v ? modelCatalogFromText(v).problems : [];
+      if (problems.length) {
+        ctx.addIssue({ code: "custom", message: `is not a usable models.ini: ${problems.slice(0, 5).map((p) => p.message).join("; ")}` });
+        return z.NEVER;
+      }
+      return v ?? "";
+    }),
+  /** A model fetch with no `fetch_result` after this long counts as failed (the edge tries another rig once). */
+  MODEL_FETCH_TIMEOUT_S: int(3600, 1, 7 * 86_400),
   MAX_QUEUED_PER_KEY: int(1000, 1, 1_000_000),
   MAX_QUEUE_DEPTH: int(100_000, 1, 10_000_000),
   MAX_BODY_BYTES: int(256 * 1024, 1024, 16 * 1024 * 1024),
+  /** Most nodes a raw graph (`graph` on a submit) may have. */
+  MAX_GRAPH_NODES: int(500, 1, 100_000),
   MAX_UPLOAD_BYTES: int(50 * 1024 * 1024, 1024, 5 * 1024 * 1024 * 1024),
   /** Largest input image, in pixels (width × height, read from its header at upload); default 4096×4096. */
   MAX_INPUT_PIXELS: int(4096 * 4096, 1, 1_000_000_000),

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { bundleManifests } from "./bundle-manifests.ts";
+import { bundleManifests, bundleModelCatalog } from "./bundle-manifests.ts";
 
 function copyManifests(): string {
   const dir = mkdtempSync(join(tmpdir(), "manifests-"));
@@ -29,5 +29,13 @@ describe("bundle-manifests (the build step)", () => {
     // The script is run against the copy only for its exit code; it must not touch the real bundle on failure.
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/manifest error: workflows\.yaml/);
+  });
+
+  it("writes models.ini beside the manifests as MODELS_INI (the fetch catalog), and refuses a bad line, naming it", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bundle-"));
+    bundleManifests(copyManifests(), join(dir, "manifests.ts"));
+    expect(readFileSync(join(dir, "models-ini.ts"), "utf8")).toContain("export const MODELS_INI");
+    writeFileSync(join(dir, "bad.ini"), "[unet]\n_ = https://example.com/m.gguf\n_ = https://example.com/x.gguf#md5=1\n");
+    expect(() => bundleModelCatalog(join(dir, "bad.ini"), join(dir, "bad-out.ts"))).toThrow(/line 3: unknown pin/);
   });
 });

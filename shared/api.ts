@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { JobErrorSchema } from "./protocol.ts";
+import { JobErrorSchema, POOL_NAME } from "./protocol.ts";
+import { WorkflowSummarySchema } from "./manifest/views.ts";
 
 /** Parameter values as a client sends them; each is checked against the workflow's manifest. */
 // Not z.record: it copies the object and silently drops an own "__proto__" key, which must
@@ -10,11 +11,53 @@ export const ParamsSchema = z
 
 export const OutputFormatSchema = z.enum(["png", "webp", "jpeg"]);
 
+/**
+ * A ComfyUI API-format prompt sent as is (a raw graph). Only its outer shape is checked here;
+ * shared/raw-graph.ts checks the nodes, so that each error names its node. Not z.record, for
+ * the reason ParamsSchema gives.
+ */
+export const RawGraphSchema = z
+  .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: "must be a ComfyUI API-format prompt: an object of node ids to nodes" })
+  .meta({
+    type: "object",
+    description:
+      "A ComfyUI API-format prompt (ComfyUI's \"Export (API)\"), instead of workflow_id + params; only for keys with `\"raw\": true` (and admin keys). " +
+      "At most MAX_GRAPH_NODES nodes (default 500); node ids 1-64 of A-Z a-z 0-9 _ . : -; strings at most 65536 characters; input values nest at most 8 deep with at most 4096 items per array or object; " +
+      "links [\"<node id>\", <output index>] to nodes the graph has, no cycles; model and LoadImage file names inside their folders (no absolute paths, no \"..\"). " +
+      "A LoadImage node names a file in the rig's ComfyUI input folder: one already there, or one `images` supplies.",
+    additionalProperties: {
+      type: "object",
+      required: ["class_type", "inputs"],
+      properties: {
+        class_type: { type: "string" },
+        inputs: { type: "object", additionalProperties: {} },
+        _meta: { type: "object", properties: { title: { type: "string" } } },
+      },
+    },
+  });
+
 /** `POST /generate` and `POST /v1/jobs`: the original service's body, plus optional extras. */
 export const SubmitBodySchema = z
   .object({
-    workflow_id: z.string().min(1).max(128).describe("A workflow from `GET /workflows`"),
+    workflow_id: z.string().min(1).max(128).optional().describe("A workflow from `GET /workflows`; give this or `graph`, not both"),
     params: ParamsSchema.default({}),
+    graph: RawGraphSchema.optional(),
+    images: z
+      .custom<Record<string, unknown>>((v) => typeof v === "object" && v !== null && !Array.isArray(v), { error: 'must be an object of LoadImage node ids to images, e.g. {"10": "upl_…"}' })
+      .optional()
+      .meta({
+        type: "object",
+        additionalProperties: {},
+        description:
+          "With `graph`: input images for its LoadImage / LoadImageMask nodes, by node id (at most 16): an upload id, an https URL, a `data:image/…;base64,` URI, " +
+          "`{\"url\"}` or `{\"base64\", \"content_type\"}`. The rig receives the file and the node's `image` input names it. Without this, a LoadImage node can only name a file already on the rig",
+      }),
+    pool: z
+      .string()
+      .regex(POOL_NAME, { error: "must be lowercase letters, digits, _ or -" })
+      .max(64)
+      .optional()
+      .describe("With `graph`: the pool whose agents run it (default `default`); a workflow's pool is its manifest's"),
     priority: z.number().int().min(-100).max(100).default(0).describe("Higher runs first; within a priority, keys take turns (round-robin), each key's jobs in order"),
     output_format: OutputFormatSchema.default("png"),
     quality: z.number().int().min(1).max(100).default(90).describe("webp/jpeg quality"),
@@ -27,7 +70,7 @@ export const SubmitBodySchema = z
       .min(1)
       .max(16)
       .default(1)
-      .describe("How many jobs to make (1-16): consecutive seeds from the one given (or a random start), one batch_id"),
+      .describe("How many jobs to make (1-16): consecutive seeds from the one given (or a random start), one batch_id. Workflows only: 1 with `graph`"),
   })
   .strict();
 export type SubmitBody = z.infer<typeof SubmitBodySchema>;
@@ -79,7 +122,8 @@ export const TaskViewSchema = z.object({
   task_id: z.string(),
   status: TaskStatusSchema,
   state: z.enum(["queued", "leased", "running", "succeeded", "failed", "cancelled"]),
-  workflow_id: z.string(),
+  workflow_id: z.string().nullable().describe("The manifest workflow; null for a raw graph"),
+  graph_sha256: z.string().nullable().describe("SHA-256 (hex) of the ComfyUI graph the job runs, as stored (null for jobs older than this field)"),
   pool: z.string(),
   batch_id: z.string().nullable().describe("The batch this job is one of (`count` > 1 on its submit)"),
   priority: z.number(),
@@ -99,7 +143,11 @@ export const TaskViewSchema = z.object({
   created_at: z.string(),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
-  timings: z.object({ queued_ms: z.number().nullable(), run_ms: z.number().nullable() }),
+  timings: z.object({
+    queued_ms: z.number().nullable(),
+    run_ms: z.number().nullable(),
+    fetch_ms: z.number().nullable().describe("How long the job waited on its models being fetched by the agent that ran it (part of queued_ms); null: it waited on no fetch"),
+  }),
   webhook: z.object({ url: z.string(), delivered: z.boolean(), attempts: z.array(WebhookAttemptSchema) }).nullable(),
 });
 export type TaskView = z.infer<typeof TaskViewSchema>;
@@ -164,3 +212,18 @@ export const BatchViewSchema = z.object({
   tasks: z.array(TaskViewSchema),
 });
 export type BatchView = z.infer<typeof BatchViewSchema>;
+
+/** One entry of `GET /workflows`: the workflow, and how many agents could run it now. */
+export const WorkflowListingSchema = WorkflowSummarySchema.extend({
+  agents_ready: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      "Connected agents (taking jobs) that can run this workflow now at its default parameters: they hold every model file it loads and their ComfyUI has every node class it uses. 0: jobs wait for one (or for a model fetch).",
+    ),
+});
+export type WorkflowListing = z.infer<typeof WorkflowListingSchema>;
+
+/** `GET /workflows`. */
+export const WorkflowListSchema = z.object({ workflows: z.array(WorkflowListingSchema) });

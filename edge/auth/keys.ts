@@ -10,6 +10,8 @@ const KeyEntrySchema = z
     role: z.enum(ROLES),
     key: z.string().min(16).optional(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+    /** May submit raw ComfyUI graphs (`graph` on a submit); admin keys always may. */
+    raw: z.boolean().optional(),
   })
   .refine((k) => Boolean(k.key) !== Boolean(k.sha256), "give exactly one of `key` or `sha256`");
 
@@ -19,6 +21,8 @@ export interface Principal {
   /** Stable owner id of jobs; the key's name, so a rotated key keeps its jobs. */
   name: string;
   role: Role;
+  /** The key's `"raw": true`: it may submit raw graphs. */
+  raw?: boolean;
 }
 
 interface StoredKey extends Principal {
@@ -54,7 +58,7 @@ export function loadKeys(source: string): Promise<StoredKey[]> {
       throw new Error(`API_KEYS is invalid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
     }
     return Promise.all(
-      parsed.data.map(async (k) => ({ name: k.name, role: k.role, hash: k.key ? await sha256(k.key) : hexToBytes(k.sha256!) })),
+      parsed.data.map(async (k) => ({ name: k.name, role: k.role, raw: k.raw === true, hash: k.key ? await sha256(k.key) : hexToBytes(k.sha256!) })),
     );
   })();
   cache = { source, keys };
@@ -68,7 +72,7 @@ export async function authenticate(source: string, presented: string): Promise<P
   let found: Principal | null = null;
   for (const k of keys) {
     // No early exit: the time taken does not depend on which key (if any) matched.
-    if (crypto.subtle.timingSafeEqual(k.hash, hash) && !found) found = { name: k.name, role: k.role };
+    if (crypto.subtle.timingSafeEqual(k.hash, hash) && !found) found = { name: k.name, role: k.role, raw: k.raw };
   }
   return found;
 }

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { TaskView } from "../../shared/api.ts";
-import type { ErrorCode } from "../../shared/errors.ts";
+import type { ErrorCode, FieldError } from "../../shared/errors.ts";
 import type { EdgeMessage } from "../../shared/protocol.ts";
-import { describeModel, missingModels } from "../../shared/models.ts";
+import { rigCanRun, type Requirements } from "../../shared/requirements.ts";
 import { expiryFrom, signedUrl } from "../auth/signing.ts";
 import { configOf, type Config, type Env } from "../env.ts";
 import { scheduleWebhook } from "../webhooks/deliver.ts";
@@ -15,6 +15,10 @@ import { HealthBook, type HealthView } from "./health.ts";
 import { closeSilentAgents, nextSilenceCheck, requeueExpiredLeases } from "./liveness.ts";
 import { migrate } from "./migrations.ts";
 import { failHopelessJobs, waitCheckMs } from "./waiting.ts";
+import { expireFetches, fetchBook, onAgentGoneFetches, planFetches } from "./model-fetch.ts";
+import { agentFetchView, fetchWaitingFor } from "./fetch-views.ts";
+import { closestGap, describeGap } from "./gaps.ts";
+import { agentsReady, refuseUnknownNodes } from "./node-check.ts";
 import { failOverdueRuns } from "./timeouts.ts";
 import { CapCheck } from "./cap-check.ts";
 import { RateLimiter } from "./rate-limit.ts";
@@ -27,7 +31,7 @@ import type { JobListFilter } from "./job-list.ts";
 import { TERMINAL_STATES, type Job, type NewJob } from "./types.ts";
 import { taskView } from "./views.ts";
 
-export type QueueResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; retry_after_s?: number };
+export type QueueResult<T> = { ok: true; value: T } | { ok: false; code: ErrorCode; message: string; retry_after_s?: number; details?: FieldError[] };
 
 interface EventsAttachment {
   kind: "events";
@@ -48,6 +52,12 @@ export interface AgentView {
   gpu: AgentRecord["gpu"];
   inventory: AgentRecord["inventory"];
   last_model: string | null;
+  /** Models on demand: free disk, budget and the files it fetched (null: it does not fetch), and its fetches in progress. */
+  model_store: AgentRecord["model_store"];
+  fetches: { fetch_id: string; model: string; bytes: number; total: number | null; started_at: string }[];
+  /** Its ComfyUI's version and node catalog (digest, number of classes; GET /agents/{id}/nodes lists them); null: not reported. */
+  comfyui_version: string | null;
+  nodes: { digest: string; classes: number } | null;
   jobs: { task_id: string; state: string; lease_expires: number | null }[];
   connected_at: string;
   last_heartbeat: string;
@@ -201,6 +211,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
         return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different body; use a new key for a new job." };
       }
     }
+    const unknown = refuseUnknownNodes(this, [job], job.pool);
+    if (unknown) return { ok: false, ...unknown };
     const wait = this.limiter.take(job.owner, now);
     if (wait > 0) {
       return { ok: false, code: "rate_limited", message: `Too many submissions for this key (limit ${this.config.RATE_LIMIT_PER_MIN}/min); retry in ${wait} s.`, retry_after_s: wait };
@@ -214,7 +226,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     const { job: stored, newModelSet } = this.store.insert(job, this.config.MAX_ATTEMPTS, now);
     if (newModelSet) this.agents.modelSetsChanged();
     this.store.bump("jobs_submitted");
-    this.ctx.waitUntil(dispatchJob(this, stored));
+    // A job no connected agent can run may have its models fetched (model-fetch.ts).
+    this.ctx.waitUntil(dispatchJob(this, stored).then((leased) => leased || planFetches(this, stored.models_sig)));
     // If no agent can run it, the alarm's look at waiting jobs starts its MAX_WAIT_S clock.
     this.armAlarm(now + waitCheckMs(this.config.MAX_WAIT_S));
     return { ok: true, value: { task_id: stored.id, created: true, seed: stored.seed } };
@@ -237,6 +250,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
         return { ok: true, value: { batch_id: existing.batch_id, task_ids: batch.map((j) => j.id), created: false, seeds: batch.map((j) => j.seed) } };
       }
     }
+    const unknown = refuseUnknownNodes(this, jobs, first.pool);
+    if (unknown) return { ok: false, ...unknown };
     const n = jobs.length;
     const wait = this.limiter.take(first.owner, now, n);
     if (wait > 0) {
@@ -250,10 +265,15 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     }
     const { jobs: stored, newModelSet } = this.store.insertAll(jobs, this.config.MAX_ATTEMPTS, now);
     if (newModelSet) this.agents.modelSetsChanged();
-    for (const job of stored) {
+    const dispatched = stored.map((job) => {
       this.store.bump("jobs_submitted");
-      this.ctx.waitUntil(dispatchJob(this, job));
-    }
+      return dispatchJob(this, job);
+    });
+    this.ctx.waitUntil(
+      Promise.all(dispatched).then((leased) => {
+        for (const sig of new Set(stored.filter((_, i) => !leased[i]).map((j) => j.models_sig))) planFetches(this, sig);
+      }),
+    );
     this.armAlarm(now + waitCheckMs(this.config.MAX_WAIT_S));
     return { ok: true, value: { batch_id: first.batch_id!, task_ids: stored.map((j) => j.id), created: true, seeds: stored.map((j) => j.seed) } };
   }
@@ -337,11 +357,26 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
       gpu: a.gpu,
       inventory: a.inventory,
       last_model: a.last_model,
+      ...agentFetchView(this, a.agent_id, a.model_store),
+      comfyui_version: a.comfyui_version,
+      nodes: a.nodes_digest === null ? null : { digest: a.nodes_digest, classes: this.agents.classesOf(a)?.size ?? 0 },
       jobs: this.store.heldBy(a.agent_id).map((j) => ({ task_id: j.id, state: j.state, lease_expires: j.lease_expires })),
       connected_at: new Date(a.connected_at).toISOString(),
       last_heartbeat: new Date(a.last_seen).toISOString(),
       ...this.health.view(a.agent_id, now, this.store.heldCount(a.agent_id)),
     }));
+  }
+
+  /** An agent's node catalog (`GET /agents/{id}/nodes`); null when this queue does not know the agent. */
+  agentNodes(agentId: string): { agent_id: string; comfyui_version: string | null; digest: string | null; classes: string[] | null } | null {
+    const a = this.agents.get(agentId);
+    if (!a) return null;
+    return { agent_id: a.agent_id, comfyui_version: a.comfyui_version, digest: a.nodes_digest, classes: this.agents.classListOf(a) };
+  }
+
+  /** For each requirements set (a workflow at its defaults), how many connected agents can run it now (`GET /workflows`). */
+  agentsReady(reqs: Requirements[]): number[] {
+    return agentsReady(this, reqs);
   }
 
   /** An operator lifts an agent's quarantine; false when this queue does not know the agent. */
@@ -478,7 +513,11 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     // Queued jobs only it could run start waiting in vain: the alarm looks at them.
     this.armAlarm(this.now() + waitCheckMs(this.config.MAX_WAIT_S));
     const others = this.ctx.getWebSockets(`agent:${agentId}`).filter((s) => s !== ws);
-    if (!others.some((s) => (s.deserializeAttachment() as AgentAttachment | null)?.hello)) this.connected().delete(agentId);
+    if (!others.some((s) => (s.deserializeAttachment() as AgentAttachment | null)?.hello)) {
+      this.connected().delete(agentId);
+      // Its fetches in progress are lost; another agent may fetch those models.
+      onAgentGoneFetches(this, agentId);
+    }
     if (others.length === 0 && this.store.heldCount(agentId) === 0) this.agents.remove(agentId);
   }
 
@@ -491,6 +530,8 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     if (requeued.length || failed.length) this.store.bump("lease_expiries", requeued.length + failed.length);
     const timedOut = failOverdueRuns(this, now);
     for (const job of [...requeued, ...failed, ...timedOut]) this.notify(job);
+    // Fetches past MODEL_FETCH_TIMEOUT_S count as failed: try another agent, or give up on the model.
+    if (expireFetches(this, now) > 0) planFetches(this);
     this.checkWaitingJobs(now);
     // Queue work first; webhook deliveries only start here and run beside it (never awaited).
     for (const job of timedOut) if (job.state === "queued") await dispatchJob(this, job, job.agent_id ?? undefined);
@@ -500,7 +541,7 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     await this.inputUploads.sweep(now);
     this.forgetSilentAgents();
     this.health.sweep(now, (id) => this.agents.get(id) !== undefined);
-    const next = [this.store.nextDeadline(now), nextSilenceCheck(this), this.inputUploads.nextDeadline(), this.waitDueAt].filter((t): t is number => t !== null);
+    const next = [this.store.nextDeadline(now), nextSilenceCheck(this), this.inputUploads.nextDeadline(), this.waitDueAt, fetchBook(this).nextDeadline()].filter((t): t is number => t !== null);
     if (next.length) this.armAlarm(Math.max(Math.min(...next), this.now() + 50));
   }
 
@@ -512,6 +553,9 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     this.waitDueAt = nextAt;
     for (const job of failed) this.notify(job);
     if (failed.length) this.store.bump("jobs_no_capable_agent", failed.length);
+    // The same cadence catches what no event did (a catalog change, an agent whose store freed up).
+    planFetches(this);
+    fetchBook(this).prune(now);
   }
 
   /** Agents whose socket is gone and who hold nothing are forgotten. */
@@ -556,12 +600,14 @@ export class JobQueue extends DurableObject<Env> implements QueueCore {
     const position = this.store.positionOf(job);
     const live = this.agents.list().filter((a) => a.accepting && this.isConnected(a.agent_id));
     if (live.length === 0) return { position, waiting_for: `an agent to connect to pool "${job.pool}"` };
-    const gaps = live.map((a) => missingModels(a.inventory, job.models));
-    if (gaps.every((g) => g.length > 0)) {
-      const fewest = gaps.reduce((a, b) => (b.length < a.length ? b : a));
-      return { position, waiting_for: `an agent with ${fewest.map(describeModel).join(", ")}` };
-    }
-    const able = live.filter((_, i) => gaps[i]!.length === 0);
+    const set = this.store.modelSet(job.models_sig);
+    const req = set ? this.agents.requirementsOf(set) : { models: job.models, nodes: [] };
+    const rigs = live.map((a) => ({ inventory: a.inventory, classes: this.agents.classesOf(a) }));
+    const gap = closestGap(rigs, req)!;
+    const fetching = gap.models.length ? fetchWaitingFor(this, job) : null;
+    if (fetching) return { position, waiting_for: fetching };
+    if (gap.models.length || gap.nodes.length) return { position, waiting_for: `an agent with ${describeGap(gap)}` };
+    const able = live.filter((_, i) => rigCanRun(rigs[i]!, req));
     return { position, waiting_for: able.some((a) => freeSlots(this, a) > 0) ? null : `a free slot on ${able.length} agent(s) able to run it` };
   }
 }

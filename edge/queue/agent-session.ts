@@ -3,6 +3,7 @@ import { boundError } from "./agent-errors.ts";
 import type { QueueCore } from "./core.ts";
 import { dispatchJob, fillAgent } from "./dispatcher.ts";
 import { heartbeatMs, lastSeenMaxStaleMs, silenceBoundMs } from "./liveness.ts";
+import { onFetchProgress, onFetchResult, planFetches } from "./model-fetch.ts";
 import { chargesRig, rememberLostAttempt, rigFailed } from "./rig-outcomes.ts";
 import type { LeaseFacts } from "./store.ts";
 import type { Job } from "./types.ts";
@@ -135,6 +136,8 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
     heartbeat_ms: heartbeatMs(q.config),
   });
   await fillAgent(q, att.agent_id);
+  // What no connected agent can run may be fetched here (or, with it back, elsewhere no more).
+  planFetches(q);
 }
 
 /** A lease this agent names but no longer holds: tell it to stop, unless the job was simply cancelled. */
@@ -329,8 +332,19 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
     case "inventory": {
       // New files may make queued jobs runnable here (and gone ones stop being routed here).
       q.agents.setInventory(att.agent_id, msg.inventory);
+      // Its node catalog comes only when it changed (new custom nodes after a ComfyUI restart).
+      if (msg.nodes) q.agents.setNodes(att.agent_id, msg.nodes);
+      if (msg.model_store !== undefined) q.agents.setModelStore(att.agent_id, msg.model_store ?? null);
       await fillAgent(q, att.agent_id);
+      planFetches(q);
       return;
+    }
+    case "fetch_progress": {
+      onFetchProgress(q, att.agent_id, msg);
+      return;
+    }
+    case "fetch_result": {
+      return onFetchResult(q, att.agent_id, msg);
     }
   }
 }

@@ -1,5 +1,7 @@
-import type { Hello, ModelInventory } from "../../shared/protocol.ts";
-import { inventoryHas, type ModelRef } from "../../shared/models.ts";
+import type { Hello, ModelInventory, ModelStore, NodeCatalog } from "../../shared/protocol.ts";
+import type { ModelRef } from "../../shared/models.ts";
+import { rigCanRun, type Requirements } from "../../shared/requirements.ts";
+import { NodeCatalogs } from "./node-catalogs.ts";
 
 export interface AgentRecord {
   agent_id: string;
@@ -17,7 +19,15 @@ export interface AgentRecord {
   last_seen: number;
   /** The name of the agent key that registered this id: another key may not take it over. */
   key: string | null;
+  /** The digest of the node catalog it reported (node-catalogs.ts); null: none reported, taken as having any class. */
+  nodes_digest: string | null;
+  comfyui_version: string | null;
+  /** What it can do about fetching models (free disk, budget, what it fetched); null: it does not fetch. */
+  model_store: ModelStore | null;
 }
+
+/** A requirements set as the store lists it (JobStore.modelSets): `models` and `nodes` are JSON text. */
+export type ModelSetRow = { rowid: number; sig: string; models: string; nodes: string };
 
 type Row = Record<string, SqlStorageValue>;
 
@@ -36,6 +46,9 @@ function toRecord(r: Row): AgentRecord {
     connected_at: Number(r.connected_at),
     last_seen: Number(r.last_seen),
     key: (r.agent_key as string | null) ?? null,
+    nodes_digest: (r.nodes_digest as string | null) ?? null,
+    comfyui_version: (r.comfyui_version as string | null) ?? null,
+    model_store: r.model_store ? JSON.parse(String(r.model_store)) : null,
   };
 }
 
@@ -48,12 +61,19 @@ export class AgentRegistry {
   private cache: Map<string, AgentRecord> | null = null;
   /** last_seen as written to SQLite, per agent (what a wake would read back). */
   private persistedSeen = new Map<string, number>();
-  /** Which model signatures each agent can run, keyed by agent, invalidated on hello or new signatures. */
-  private runnable = new Map<string, { version: number; sigs: string[] }>();
+  /**
+   * Which requirement signatures each agent can run, keyed by agent: dropped when its inventory or
+   * catalog changes; new signatures (a higher rowid than `after`) are added to it as they appear.
+   */
+  private runnable = new Map<string, { version: number; after: number; sigs: string[] }>();
   private modelSetsVersion = 0;
+  /** Each signature's requirements, parsed once. */
+  private readonly requirements = new Map<string, Requirements>();
+  private readonly catalogs: NodeCatalogs;
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
+    this.catalogs = new NodeCatalogs(sql);
   }
 
   private all(): Map<string, AgentRecord> {
@@ -87,18 +107,56 @@ export class AgentRegistry {
       connected_at: now,
       last_seen: now,
       key,
+      nodes_digest: h.nodes?.digest ?? null,
+      comfyui_version: h.nodes?.comfyui_version ?? null,
+      model_store: h.model_store ?? null,
     };
+    if (h.nodes) this.storeCatalog(h.nodes);
     this.sql.exec(
       `INSERT OR REPLACE INTO agents (agent_id, name, version, capacity, prefetch, inventory, gpu, accepting, last_model, connected_at, last_seen, agent_key)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       rec.agent_id, rec.name, rec.version, rec.capacity, rec.prefetch, JSON.stringify(rec.inventory),
       rec.gpu ? JSON.stringify(rec.gpu) : null, rec.accepting ? 1 : 0, rec.last_model, now, now, key,
     );
-    this.sql.exec(`UPDATE agents SET pause_reason = ? WHERE agent_id = ?`, rec.pause_reason, rec.agent_id);
+    this.sql.exec(
+      `UPDATE agents SET pause_reason = ?, nodes_digest = ?, comfyui_version = ? WHERE agent_id = ?`,
+      rec.pause_reason, rec.nodes_digest, rec.comfyui_version, rec.agent_id,
+    );
+    this.sql.exec(`UPDATE agents SET model_store = ? WHERE agent_id = ?`, rec.model_store ? JSON.stringify(rec.model_store) : null, rec.agent_id);
     this.persistedSeen.set(rec.agent_id, now);
     this.all().set(rec.agent_id, rec);
     this.runnable.delete(rec.agent_id);
+    if (existing?.nodes_digest && existing.nodes_digest !== rec.nodes_digest) this.catalogs.prune();
     return rec;
+  }
+
+  /** The agent's node catalog changed (an `inventory` frame's `nodes`). */
+  setNodes(id: string, catalog: NodeCatalog): void {
+    const rec = this.get(id);
+    if (!rec) return;
+    const before = rec.nodes_digest;
+    this.storeCatalog(catalog);
+    rec.nodes_digest = catalog.digest;
+    rec.comfyui_version = catalog.comfyui_version;
+    this.sql.exec(`UPDATE agents SET nodes_digest = ?, comfyui_version = ? WHERE agent_id = ?`, rec.nodes_digest, rec.comfyui_version, id);
+    this.runnable.delete(id);
+    if (before && before !== catalog.digest) this.catalogs.prune();
+  }
+
+  /** Stores a catalog; agents sharing a digest whose classes changed (last report wins) are looked at again. */
+  private storeCatalog(catalog: NodeCatalog): void {
+    if (!this.catalogs.put(catalog)) return;
+    for (const a of this.all().values()) if (a.nodes_digest === catalog.digest) this.runnable.delete(a.agent_id);
+  }
+
+  /** The node classes the agent's ComfyUI has (cached per digest); null: it reported none (taken as any class). */
+  classesOf(rec: AgentRecord): ReadonlySet<string> | null {
+    return rec.nodes_digest === null ? null : this.catalogs.classes(rec.nodes_digest);
+  }
+
+  /** The agent's class list (sorted), for the admin view; null: it reported none. */
+  classListOf(rec: AgentRecord): string[] | null {
+    return rec.nodes_digest === null ? null : this.catalogs.list(rec.nodes_digest);
   }
 
   /**
@@ -139,6 +197,14 @@ export class AgentRegistry {
     this.runnable.delete(id);
   }
 
+  /** The agent's model store as it last reported it (hello, inventory, fetch_result); null: it does not fetch. */
+  setModelStore(id: string, store: ModelStore | null): void {
+    const rec = this.get(id);
+    if (!rec) return;
+    rec.model_store = store;
+    this.sql.exec(`UPDATE agents SET model_store = ? WHERE agent_id = ?`, store ? JSON.stringify(store) : null, id);
+  }
+
   /** Drops model files from an agent's inventory (ComfyUI said it lacks them); its next hello restores the truth. */
   forgetModels(id: string, names: string[]): void {
     const rec = this.get(id);
@@ -158,20 +224,42 @@ export class AgentRegistry {
     this.persistedSeen.delete(id);
     this.runnable.delete(id);
     this.sql.exec(`DELETE FROM agents WHERE agent_id = ?`, id);
+    this.catalogs.prune();
   }
 
   modelSetsChanged(): void {
     this.modelSetsVersion++;
   }
 
-  /** The model signatures (see JobStore.insert) this agent's inventory covers. */
-  runnableSigs(rec: AgentRecord, modelSets: () => { sig: string; models: string }[]): string[] {
+  /** A signature's requirements (its models and node classes), parsed once. */
+  requirementsOf(set: { sig: string; models: string; nodes?: string }): Requirements {
+    let req = this.requirements.get(set.sig);
+    if (!req) {
+      req = { models: JSON.parse(set.models) as ModelRef[], nodes: set.nodes ? (JSON.parse(set.nodes) as string[]) : [] };
+      this.requirements.set(set.sig, req);
+    }
+    return req;
+  }
+
+  /**
+   * The requirement signatures (see JobStore.insert) this agent can run: it has every model file
+   * and node class (shared/requirements.ts, the rule the fetch planner applies too). Cached per
+   * agent; signatures added since the last look are checked alone. `modelSets(after)` lists the
+   * sets with a rowid above `after`.
+   */
+  runnableSigs(rec: AgentRecord, modelSets: (after: number) => ModelSetRow[]): string[] {
     const hit = this.runnable.get(rec.agent_id);
     if (hit && hit.version === this.modelSetsVersion) return hit.sigs;
-    const sigs = modelSets()
-      .filter((s) => (JSON.parse(s.models) as ModelRef[]).every((m) => inventoryHas(rec.inventory, m)))
-      .map((s) => s.sig);
-    this.runnable.set(rec.agent_id, { version: this.modelSetsVersion, sigs });
+    const after = hit?.after ?? 0;
+    const rig = { inventory: rec.inventory, classes: this.classesOf(rec) };
+    const sigs = hit ? [...hit.sigs] : [];
+    let last = after;
+    for (const set of modelSets(after)) {
+      if (set.rowid <= after) continue;
+      last = Math.max(last, set.rowid);
+      if (rigCanRun(rig, this.requirementsOf(set))) sigs.push(set.sig);
+    }
+    this.runnable.set(rec.agent_id, { version: this.modelSetsVersion, after: last, sigs });
     return sigs;
   }
 }

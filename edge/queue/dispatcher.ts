@@ -3,6 +3,7 @@ import { randomId } from "../ids.ts";
 import { sign } from "../auth/signing.ts";
 import type { AgentRecord } from "./agents.ts";
 import type { QueueCore } from "./core.ts";
+import { withFetchWait } from "./fetch-views.ts";
 import type { Job } from "./types.ts";
 
 /** The model whose load dominates a switch (checkpoint/unet); an agent that ran it last has it warm. */
@@ -26,8 +27,9 @@ async function leaseTo(q: QueueCore, job: Job, agent: AgentRecord): Promise<bool
   const now = q.now();
   const leaseId = `lse_${randomId(16)}`;
   const expires = now + q.config.LEASE_TTL_MS;
-  const leased = q.store.lease(job.id, agent.agent_id, leaseId, expires);
-  if (!leased) return false;
+  const row = q.store.lease(job.id, agent.agent_id, leaseId, expires);
+  if (!row) return false;
+  const leased = withFetchWait(q, row, agent.agent_id);
   q.agents.setLastModel(agent.agent_id, primaryModel(leased));
   q.health.leased(agent.agent_id, job.id, now);
   q.store.observeDispatch(now - leased.enqueued_at);
@@ -78,7 +80,7 @@ export async function dispatchJob(q: QueueCore, job: Job, exclude?: string): Pro
       const held = q.store.held(a.agent_id);
       return { a, free: freeSlots(q, a), held: held.total - held.uploading };
     })
-    .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, () => q.store.modelSets()).includes(job.models_sig))
+    .filter(({ a, free }) => free > 0 && q.agents.runnableSigs(a, (after) => q.store.modelSets(after)).includes(job.models_sig))
     // Idle agents first (a prefetch slot on a busy one is the last resort), then the one with the model warm.
     .sort((x, y) => x.held - y.held || Number(y.a.last_model === warm) - Number(x.a.last_model === warm));
   for (const { a } of candidates) {
@@ -93,7 +95,7 @@ export async function fillAgent(q: QueueCore, agentId: string, skipJob: string |
   if (!agent || !agent.accepting || !q.isConnected(agentId)) return 0;
   let sent = 0;
   while (freeSlots(q, agent) > 0) {
-    const job = q.store.nextFor(q.agents.runnableSigs(agent, () => q.store.modelSets()), skipJob);
+    const job = q.store.nextFor(q.agents.runnableSigs(agent, (after) => q.store.modelSets(after)), skipJob);
     if (!job || !(await leaseTo(q, job, agent))) break;
     sent++;
   }

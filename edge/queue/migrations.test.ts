@@ -1,5 +1,6 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { AgentRegistry } from "./agents.ts";
 import { MIGRATIONS, migrate } from "./migrations.ts";
 import { JobStore } from "./store.ts";
 import { queueFor } from "./stub.ts";
@@ -53,6 +54,38 @@ describe("schema migrations", () => {
       expect(JSON.parse(store.graphJson(job.seq))).toEqual(graph);
       store.delete(job.id);
       expect(state.storage.sql.exec(`SELECT count(*) AS n FROM job_payloads`).one().n).toBe(0);
+    });
+  });
+
+  it("reads requirement sets and agents from before node-aware routing as naming no node classes", async () => {
+    await runInDurableObject(queueFor(env, "migration-test"), async (_instance, state) => {
+      const before = MIGRATIONS.findIndex((steps) => steps.some((s) => s.includes("CREATE TABLE node_catalogs")));
+      resetTo(state.storage, before);
+      const sig = JSON.stringify(["checkpoints/old.safetensors"]);
+      state.storage.sql.exec(`INSERT INTO model_sets (sig, models) VALUES (?, '[{"folder":"checkpoints","name":"old.safetensors"}]')`, sig);
+      state.storage.sql.exec(
+        `INSERT INTO agents (agent_id, name, version, capacity, prefetch, inventory, gpu, accepting, connected_at, last_seen)
+         VALUES ('old-rig', 'old', '0', 1, 0, '{"checkpoints":["old.safetensors"]}', NULL, 1, 1, 1)`,
+      );
+      expect(migrate(state.storage)).toBe(MIGRATIONS.length);
+
+      const store = new JobStore(state.storage);
+      expect(store.modelSets().map(({ sig: s, nodes }) => ({ s, nodes }))).toEqual([{ s: sig, nodes: "[]" }]);
+      const agents = new AgentRegistry(state.storage.sql);
+      const rig = agents.get("old-rig")!;
+      expect({ digest: rig.nodes_digest, version: rig.comfyui_version, classes: agents.classesOf(rig) }).toEqual({ digest: null, version: null, classes: null });
+      expect(agents.runnableSigs(rig, (after) => store.modelSets(after))).toEqual([sig]);
+      // A job of the same models that names no classes joins the old set rather than making a new one.
+      const { job, newModelSet } = store.insert(
+        {
+          id: "tsk_same.migration-test", owner: "k", workflow_id: "txt2img", pool: "migration-test", priority: 0, params_json: "{}", graph_json: "{}",
+          models: [{ folder: "checkpoints", name: "old.safetensors" }], inputs: [], seed: 1, output_format: "png", quality: 90, timeout_s: 60,
+          idem_key: null, idem_hash: null, webhook_url: null,
+        },
+        3,
+        1,
+      );
+      expect({ sig: job.models_sig, newModelSet }).toEqual({ sig, newModelSet: false });
     });
   });
 

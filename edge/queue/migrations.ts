@@ -162,6 +162,40 @@ export const MIGRATIONS: string[][] = [
     `ALTER TABLE lease_uploads ADD COLUMN height INTEGER`,
     `ALTER TABLE jobs ADD COLUMN previews INTEGER NOT NULL DEFAULT 0`,
   ],
+  // Node-aware routing (#15): a requirements signature names node classes too (older sets: none);
+  // each agent's node catalog is kept once per digest, the agent row names its digest and ComfyUI version.
+  [
+    `ALTER TABLE model_sets ADD COLUMN nodes TEXT NOT NULL DEFAULT '[]'`,
+    `CREATE TABLE node_catalogs (digest TEXT PRIMARY KEY, classes TEXT NOT NULL)`,
+    `ALTER TABLE agents ADD COLUMN nodes_digest TEXT`,
+    `ALTER TABLE agents ADD COLUMN comfyui_version TEXT`,
+  ],
+  // Raw graphs (#15): the SHA-256 of the graph a job runs (older jobs: none). A raw graph's job
+  // has no workflow: its workflow_id is '' (the column is NOT NULL), which views show as null.
+  [`ALTER TABLE jobs ADD COLUMN graph_sha256 TEXT`],
+  // Models on demand (#15): what each agent can do about fetching (its model store: free disk,
+  // budget, what it fetched), every fetch the edge asked for (one per model per agent at a time,
+  // kept through hibernation; `open` failures count towards giving up on a model), and how long
+  // a job waited on fetches for the agent that then ran it.
+  [
+    `ALTER TABLE agents ADD COLUMN model_store TEXT`,
+    `CREATE TABLE model_fetches (
+      fetch_id TEXT PRIMARY KEY,
+      model TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      state TEXT NOT NULL,
+      bytes INTEGER NOT NULL DEFAULT 0,
+      total INTEGER,
+      started_at INTEGER NOT NULL,
+      deadline INTEGER NOT NULL,
+      finished_at INTEGER,
+      error TEXT,
+      open INTEGER NOT NULL DEFAULT 1
+    )`,
+    `CREATE INDEX model_fetches_active ON model_fetches (model, agent_id) WHERE state = 'fetching'`,
+    `CREATE INDEX model_fetches_agent ON model_fetches (agent_id, finished_at)`,
+    `ALTER TABLE jobs ADD COLUMN fetch_ms INTEGER`,
+  ],
 ];
 
 /** Brings the schema to `target` (default: the newest); returns the version reached. */

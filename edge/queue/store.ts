@@ -26,6 +26,19 @@ export interface StoredUpload {
 
 type Row = Record<string, SqlStorageValue>;
 
+/**
+ * A job's requirements signature: its model files, and its node classes when it names any (a job
+ * without classes keeps the models-only form older rows have). Jobs with the same signature queue
+ * as one group that an agent either can or cannot run.
+ */
+export function requirementsSig(models: NewJob["models"], nodes: readonly string[] = []): string {
+  const files = JSON.stringify(models.map((m) => `${m.folder}/${m.name}`).sort());
+  return nodes.length ? `${files}+${JSON.stringify([...new Set(nodes)].sort())}` : files;
+}
+
+/** Most signatures `nextFor` binds one by one (Durable Object SQLite allows 100 bound parameters). */
+const MAX_BOUND_SIGS = 90;
+
 export const DISPATCH_BUCKETS_MS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000, 60000];
 
 const JSON_COLUMNS = ["models", "inputs", "progress", "outputs", "error", "webhook"] as const;
@@ -36,6 +49,7 @@ const COLUMNS = [
   "inputs", "seed", "output_format", "quality", "timeout_s", "lease_id", "lease_expires", "agent_id", "progress",
   "outputs", "error", "created_at", "enqueued_at", "started_at", "finished_at", "expires_at", "idem_key", "idem_hash",
   "webhook_url", "webhook", "webhook_next_at", "run_deadline", "timeouts", "retry_on_timeout", "max_outputs", "outputs_dropped", "handbacks", "batch_id", "previews",
+  "graph_sha256", "fetch_ms",
 ].join(", ");
 
 function toJob(row: Row): Job {
@@ -146,17 +160,20 @@ export class JobStore {
   }
 
   private insertRows(j: NewJob, maxAttempts: number, now: number): { job: Job; newModelSet: boolean } {
-    const sig = JSON.stringify(j.models.map((m) => `${m.folder}/${m.name}`).sort());
+    const nodes = [...new Set(j.nodes ?? [])].sort();
+    const sig = requirementsSig(j.models, nodes);
     const newModelSet =
-      this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models) VALUES (?, ?)`, sig, JSON.stringify(j.models)).rowsWritten > 0;
+      this.sql.exec(`INSERT OR IGNORE INTO model_sets (sig, models, nodes) VALUES (?, ?, ?)`, sig, JSON.stringify(j.models), JSON.stringify(nodes))
+        .rowsWritten > 0;
     const row = this.sql
       .exec<{ seq: number }>(
         // params and graph: '' in the row (migration 1 made them NOT NULL), the values in job_payloads.
         `INSERT INTO jobs (id, owner, workflow_id, pool, state, priority, max_attempts, params, graph, models, models_sig, inputs,
-          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url, retry_on_timeout, fair_tag, max_outputs, batch_id, previews)
-         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+          seed, output_format, quality, timeout_s, created_at, enqueued_at, idem_key, idem_hash, webhook_url, retry_on_timeout, fair_tag, max_outputs, batch_id, previews, graph_sha256)
+         VALUES (?, ?, ?, ?, 'queued', ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
         j.id, j.owner, j.workflow_id, j.pool, j.priority, maxAttempts, JSON.stringify(j.models), sig, JSON.stringify(j.inputs), j.seed, j.output_format, j.quality, j.timeout_s, now, now,
         j.idem_key, j.idem_hash, j.webhook_url, j.retry_on_timeout ?? 1, fairTag(this.sql, j.owner, j.priority), j.max_outputs ?? 64, j.batch_id ?? null, j.previews ? 1 : 0,
+        j.graph_sha256 ?? null,
       )
       .one();
     this.sql.exec(`INSERT INTO job_payloads (seq, params, graph) VALUES (?, ?, ?)`, row.seq, j.params_json, j.graph_json);
@@ -168,6 +185,7 @@ export class JobStore {
       finished_at: null, expires_at: null, idem_key: j.idem_key, idem_hash: j.idem_hash, webhook_url: j.webhook_url,
       webhook: null, webhook_next_at: null, run_deadline: null, timeouts: 0, retry_on_timeout: j.retry_on_timeout ?? 1,
       max_outputs: j.max_outputs ?? 64, outputs_dropped: 0, handbacks: 0, batch_id: j.batch_id ?? null, previews: j.previews ? 1 : 0,
+      graph_sha256: j.graph_sha256 ?? null,
     };
     return { job, newModelSet };
   }
@@ -176,10 +194,10 @@ export class JobStore {
    * For each model signature with queued jobs (one pass over the queue): its models, since when its
    * oldest job waits, and since when no connected agent could run it (null: one could at the last look).
    */
-  queuedSince(): { sig: string; models: string; since: number; hopeless_since: number | null }[] {
+  queuedSince(): { sig: string; models: string; nodes: string; since: number; hopeless_since: number | null }[] {
     return this.sql
-      .exec<{ sig: string; models: string; since: number; hopeless_since: number | null }>(
-        `SELECT q.sig, m.models, q.since, m.hopeless_since FROM
+      .exec<{ sig: string; models: string; nodes: string; since: number; hopeless_since: number | null }>(
+        `SELECT q.sig, m.models, m.nodes, q.since, m.hopeless_since FROM
            (SELECT models_sig AS sig, MIN(enqueued_at) AS since FROM jobs WHERE state = 'queued' GROUP BY models_sig) q
          JOIN model_sets m ON m.sig = q.sig`,
       )
@@ -203,19 +221,31 @@ export class JobStore {
       .map(toJob);
   }
 
-  /** All model signatures ever queued here, with their model lists (few: one per workflow/model choice). */
-  modelSets(): { sig: string; models: string }[] {
-    return this.sql.exec<{ sig: string; models: string }>(`SELECT sig, models FROM model_sets`).toArray();
+  /**
+   * The requirement signatures ever queued here (with a rowid above `after`), with their model
+   * lists and node classes (few: one per workflow/model choice, more with raw graphs).
+   */
+  modelSets(after = 0): { rowid: number; sig: string; models: string; nodes: string }[] {
+    return this.sql
+      .exec<{ rowid: number; sig: string; models: string; nodes: string }>(`SELECT rowid, sig, models, nodes FROM model_sets WHERE rowid > ? ORDER BY rowid`, after)
+      .toArray();
+  }
+
+  /** One signature's models and node classes (JSON text), null when unknown. */
+  modelSet(sig: string): { sig: string; models: string; nodes: string } | null {
+    return this.sql.exec<{ sig: string; models: string; nodes: string }>(`SELECT sig, models, nodes FROM model_sets WHERE sig = ?`, sig).toArray()[0] ?? null;
   }
 
   /** The next queued job (priority, then fair share between keys, then arrival) whose model signature is one of `sigs`. */
   nextFor(sigs: string[], skipJob: string | null = null): Job | null {
     if (sigs.length === 0) return null;
-    const marks = sigs.map(() => "?").join(",");
+    // Past the bound-parameter limit the list goes as one JSON array.
+    const many = sigs.length > MAX_BOUND_SIGS;
+    const within = many ? `(SELECT value FROM json_each(?))` : `(${sigs.map(() => "?").join(",")})`;
     const row = this.sql
       .exec<Row>(
-        `SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN (${marks}) AND id IS NOT ? ORDER BY priority DESC, fair_tag, seq LIMIT 1`,
-        ...sigs,
+        `SELECT ${COLUMNS} FROM jobs WHERE state = 'queued' AND models_sig IN ${within} AND id IS NOT ? ORDER BY priority DESC, fair_tag, seq LIMIT 1`,
+        ...(many ? [JSON.stringify(sigs)] : sigs),
         skipJob,
       )
       .toArray()[0];
@@ -274,6 +304,11 @@ export class JobStore {
       `state = 'queued'`,
       leaseId, expires, agentId, id,
     );
+  }
+
+  /** How long the leased job waited on model fetches for its agent (fetch-views.ts). */
+  setFetchMs(id: string, ms: number): void {
+    this.sql.exec(`UPDATE jobs SET fetch_ms = ? WHERE id = ?`, ms, id);
   }
 
   renew(id: string, leaseId: string, expires: number): boolean {

@@ -15,6 +15,7 @@ export interface ImageInputRef {
 export interface NewJob {
   id: string;
   owner: string;
+  /** The manifest workflow; RAW_WORKFLOW_ID ('') for a raw graph, which views show as null. */
   workflow_id: string;
   pool: string;
   priority: number;
@@ -25,6 +26,8 @@ export interface NewJob {
    */
   params_json: string;
   graph_json: string;
+  /** SHA-256 of graph_json, hex: which graph the job ran, for the task view. */
+  graph_sha256?: string | null;
   models: ModelRef[];
   /** The node classes the graph uses (sorted, unique): it goes only to agents whose catalog has them all. */
   nodes?: string[];
@@ -45,6 +48,9 @@ export interface NewJob {
   /** The client asked for live previews. */
   previews?: boolean;
 }
+
+/** A raw graph's job has no workflow; `jobs.workflow_id` is NOT NULL, so it stores this. */
+export const RAW_WORKFLOW_ID = "";
 
 export interface ProgressState {
   phase: "queued" | "running" | "uploading";
@@ -117,4 +123,8 @@ export interface Job {
   max_outputs: number;
   /** Files the graph made beyond `max_outputs`, which the agent did not deliver. */
   outputs_dropped: number;
+  /** SHA-256 of the stored graph (null for jobs stored before the column existed). */
+  graph_sha256: string | null;
+  /** How long it waited on model fetches for the agent that ran it (set at lease; null: it waited on none). */
+  fetch_ms?: number | null;
 }

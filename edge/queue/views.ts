@@ -3,7 +3,7 @@ import { expiryFrom, signedUrl } from "../auth/signing.ts";
 import type { Config } from "../env.ts";
 import { downloadName } from "../http/download-name.ts";
 import { clientError } from "./agent-errors.ts";
-import type { Job, JobState, ProgressState } from "./types.ts";
+import { RAW_WORKFLOW_ID, type Job, type JobState, type ProgressState } from "./types.ts";
 import { attemptView } from "../webhooks/outcome.ts";
 
 export const STATUS: Record<JobState, TaskStatus> = {
@@ -62,7 +62,8 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
     task_id: job.id,
     status: STATUS[job.state],
     state: job.state,
-    workflow_id: job.workflow_id,
+    workflow_id: job.workflow_id === RAW_WORKFLOW_ID ? null : job.workflow_id,
+    graph_sha256: job.graph_sha256 ?? null,
     batch_id: job.batch_id ?? null,
     pool: job.pool,
     priority: job.priority,
@@ -79,6 +80,7 @@ export async function taskView(job: Job, config: Config, queue: QueueInfo | null
     timings: {
       queued_ms: job.started_at !== null ? job.started_at - job.created_at : null,
       run_ms: job.finished_at !== null && job.started_at !== null ? job.finished_at - job.started_at : null,
+      fetch_ms: job.fetch_ms ?? null,
     },
     webhook: job.webhook_url
       ? {

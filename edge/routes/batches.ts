@@ -44,14 +44,14 @@ export async function submitBatch(c: AppContext, s: JobSource): Promise<Response
   }
   let result: Awaited<ReturnType<ReturnType<typeof queueFor>["enqueueBatch"]>>;
   try {
-    result = await queueFor(c.env, s.workflow.pool).enqueueBatch(sources.map((src) => newJob(src, batchId)));
+    result = await queueFor(c.env, s.workflow.pool).enqueueBatch(await Promise.all(sources.map((src) => newJob(src, batchId))));
   } catch (e) {
     await releaseAll();
     throw e;
   }
   if (!("value" in result) || !result.value.created) await releaseAll();
   if (!("value" in result)) {
-    throw new ApiError(result.code, result.message, undefined, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
+    throw new ApiError(result.code, result.message, result.details, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
   }
   const id = result.value.batch_id;
   const payload = BatchSubmitResponseSchema.parse({

@@ -1,19 +1,20 @@
-import { z } from "zod";
+import { WorkflowListSchema } from "../../shared/api.ts";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
-import { LoraListViewSchema, WorkflowSummarySchema, WorkflowViewSchema, loraView, workflowSummary, workflowView } from "../../shared/manifest/views.ts";
+import { LoraListViewSchema, WorkflowViewSchema, loraView, workflowView } from "../../shared/manifest/views.ts";
 import { catalog, workflowById } from "../catalog.ts";
 import { defineRoutes } from "../http/route.ts";
+import { workflowListings } from "./workflow-readiness.ts";
 
 // The catalog is fixed for the life of the Worker: render the JSON once.
-const workflowList = JSON.stringify({ workflows: Object.values(catalog.workflows).map(workflowSummary) });
 const loraList = JSON.stringify(loraView(catalog));
 const json = (text: string) => new Response(text, { headers: { "content-type": "application/json" } });
 
 export const catalogRoutes = defineRoutes([
   {
-    method: "GET", path: "/workflows", auth: ["client"], tag: "catalog", summary: "List the workflows.",
-    responses: { 200: { description: "Workflows", schema: z.object({ workflows: z.array(WorkflowSummarySchema) }) } },
-    handler: () => json(workflowList),
+    method: "GET", path: "/workflows", auth: ["client"], tag: "catalog",
+    summary: "List the workflows, each with agents_ready: how many connected agents can run it now (its default models and its node classes).",
+    responses: { 200: { description: "Workflows", schema: WorkflowListSchema } },
+    handler: async (c) => c.json({ workflows: await workflowListings(c.env, catalog) }),
   },
   {
     method: "GET", path: "/workflows/:id", auth: ["client"], tag: "catalog",

@@ -57,14 +57,22 @@ export async function resolveImageInputs(c: AppContext, workflow: Workflow, para
         { path: `params.${name}`, rule: "format", message: 'an upload id, {"url"} or {"base64", "content_type"}' },
       ]);
     }
-    try {
-      const { bytes, contentType } = await obtain(c, source.data);
-      out[name] = await storeImageBytes(c, bytes, contentType);
-    } catch (e) {
-      const why = e instanceof ImageSourceError ? e.message : e instanceof ApiError ? e.message : "it could not be stored";
-      const rule = "url" in source.data ? "fetch" : "decode";
-      throw new ApiError("input_unavailable", `The image for "${name}" could not be used: ${why}.`, [{ path: `params.${name}`, rule, message: why }]);
-    }
+    out[name] = await storeImageSource(c, source.data, `params.${name}`, `"${name}"`);
   }
   return out;
+}
+
+/**
+ * Fetches or decodes an image given as `{url}` or `{base64, content_type}` and stores it as an
+ * upload; returns its upload id. One that cannot be had is a 422 naming `path` and the reason.
+ */
+export async function storeImageSource(c: AppContext, source: ImageSource, path: string, label: string): Promise<string> {
+  try {
+    const { bytes, contentType } = await obtain(c, source);
+    return await storeImageBytes(c, bytes, contentType);
+  } catch (e) {
+    const why = e instanceof ImageSourceError ? e.message : e instanceof ApiError ? e.message : "it could not be stored";
+    const rule = "url" in source ? "fetch" : "decode";
+    throw new ApiError("input_unavailable", `The image for ${label} could not be used: ${why}.`, [{ path, rule, message: why }]);
+  }
 }

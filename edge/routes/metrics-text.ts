@@ -23,6 +23,9 @@ export function renderMetrics(pools: QueueMetrics[]): string {
   metric("comfy_edge_silent_agents_total", "counter", "Agents closed for silence (no frame within 3 heartbeat periods).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.silent_agents ?? 0]));
   metric("comfy_edge_run_timeouts_total", "counter", "Runs the edge failed for going past their workflow's timeout_s plus the grace.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.run_timeouts ?? 0]));
   metric("comfy_edge_unverified_completions_total", "counter", "Completions refused for naming no output or one never uploaded under the lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.unverified_completions ?? 0]));
+  metric("comfy_edge_model_fetches_started_total", "counter", "Model fetches the edge asked an agent for (models on demand).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.model_fetches_started ?? 0]));
+  metric("comfy_edge_model_fetches_failed_total", "counter", "Model fetches that failed or timed out (MODEL_FETCH_TIMEOUT_S).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.model_fetches_failed ?? 0]));
+  metric("comfy_edge_jobs_model_unavailable_total", "counter", "Jobs failed with model_unavailable (their model could not be fetched).", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.jobs_model_unavailable ?? 0]));
   metric("comfy_edge_stale_messages_total", "counter", "Agent messages refused for a stale lease.", pools.map((p) => [`{pool="${p.pool}"}`, p.counters.stale_messages ?? 0]));
   lines.push("# HELP comfy_edge_dispatch_latency_seconds Time from enqueue to lease.", "# TYPE comfy_edge_dispatch_latency_seconds histogram");
   for (const p of pools) {

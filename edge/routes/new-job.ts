@@ -15,8 +15,15 @@ export interface JobSource {
   webhook: string | null;
 }
 
+/** SHA-256 of a graph's JSON text as stored, hex: the task view's `graph_sha256`. */
+export async function graphDigest(graphJson: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(graphJson)));
+  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The queue's record of one validated, compiled submission. */
-export function newJob(s: JobSource, batchId: string | null = null): NewJob {
+export async function newJob(s: JobSource, batchId: string | null = null): Promise<NewJob> {
+  const graphJson = JSON.stringify(s.compiled.graph);
   return {
     id: newTaskId(s.workflow.pool),
     owner: s.owner,
@@ -24,7 +31,8 @@ export function newJob(s: JobSource, batchId: string | null = null): NewJob {
     pool: s.workflow.pool,
     priority: s.body.priority,
     params_json: JSON.stringify(s.values),
-    graph_json: JSON.stringify(s.compiled.graph),
+    graph_json: graphJson,
+    graph_sha256: await graphDigest(graphJson),
     models: s.compiled.models,
     nodes: s.compiled.nodes,
     inputs: s.compiled.images.map((i) => ({ node_id: i.node_id, input: i.input, upload_id: i.upload_id })),

@@ -34,11 +34,31 @@ export const opsRoutes = defineRoutes([
   },
   {
     method: "GET", path: "/agents", auth: ["admin"], tag: "ops", query: { pool: "comma-separated pools (default: every pool a workflow names)" },
-    summary: "Connected agents: pool, inventory, GPU, current jobs, last frame received, health (ok | quarantined, with reason and since).",
+    summary: "Connected agents: pool, inventory (models on disk), model store (free disk, budget, models it fetched) and fetches in progress, GPU, ComfyUI version and node catalog (digest, class count), current jobs, last frame received, health (ok | quarantined, with reason and since).",
     responses: { 200: { description: "Agents", schema: z.object({ agents: z.array(z.record(z.string(), z.unknown())) }) } },
     handler: async (c) => {
       const lists = await Promise.all(poolsOf(c.req.query("pool")).map((p) => queueFor(c.env, p).listAgents(p)));
       return c.json({ agents: lists.flat() });
+    },
+  },
+  {
+    method: "GET", path: "/agents/:id/nodes", auth: ["admin"], tag: "ops", query: { pool: "the agent's pool (default: default)" },
+    summary: "One agent's node catalog: the node classes its ComfyUI reported, their digest, and ComfyUI's version (classes null: not reported).",
+    responses: {
+      200: {
+        description: "The catalog",
+        schema: z.object({ agent_id: z.string(), comfyui_version: z.string().nullable(), digest: z.string().nullable(), classes: z.array(z.string()).nullable() }),
+      },
+      404: { description: "No such agent in this pool", schema: ErrorBodySchema },
+    },
+    handler: async (c) => {
+      const id = c.req.param("id")!;
+      const pool = c.req.query("pool") ?? "default";
+      if (!POOL_NAME.test(pool)) throw new ApiError("invalid_query", `pool "${pool}" is not a valid pool name.`);
+      if (!isKnownPool(pool)) throw new ApiError("not_found", `No pool "${pool}": the pools are those the manifests name (${POOLS.join(", ")}).`);
+      const nodes = await queueFor(c.env, pool).agentNodes(id);
+      if (!nodes) throw new ApiError("not_found", `Pool ${pool} knows no agent ${id}.`);
+      return c.json(nodes);
     },
   },
   {

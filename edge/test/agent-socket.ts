@@ -44,6 +44,18 @@ export class TestAgent {
     return new TestAgent(res.webSocket, id);
   }
 
+  /**
+   * Straight into one pool's queue object, past the Worker's route (which admits only the pools the
+   * manifests name): for tests that need a queue of their own. `key` is the agent key's name.
+   */
+  static async connectToQueue(queue: DurableObjectStub, pool: string, opts: { id?: string; key?: string } = {}): Promise<TestAgent> {
+    const id = opts.id ?? `agent-${crypto.randomUUID()}`;
+    const res = await queue.fetch(`http://edge.test/agent/connect?pool=${pool}&agent_id=${id}`, { headers: { upgrade: "websocket", "x-agent-key": opts.key ?? "rig" } });
+    if (!res.webSocket) throw new Error(`no websocket: ${res.status} ${await res.text()}`);
+    res.webSocket.accept();
+    return new TestAgent(res.webSocket, id);
+  }
+
   send(msg: AgentMessage | Record<string, unknown> | string): void {
     this.ws.send(typeof msg === "string" ? msg : JSON.stringify(msg));
   }

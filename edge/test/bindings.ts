@@ -13,6 +13,8 @@ export const OTHER_AGENT_KEY = "test-agent-key-b-0000000000000006";
 /** Client keys that one test file each uses alone, so other files' queues and rate limits never reach them. */
 export const LISTER_KEY = "test-client-key-lister-00000000007";
 export const WAITER_KEY = "test-client-key-waiter-00000000008";
+/** A client key with `"raw": true` (raw graphs), used by the raw-graph tests alone. */
+export const RAW_KEY = "test-client-key-raw-000000000000009";
 
 export const TEST_BINDINGS: Record<string, string> = {
   PUBLIC_URL: "http://edge.test",
@@ -25,6 +27,7 @@ export const TEST_BINDINGS: Record<string, string> = {
     { name: "rig-b", role: "agent", key: OTHER_AGENT_KEY },
     { name: "lister", role: "client", key: LISTER_KEY },
     { name: "waiter", role: "client", key: WAITER_KEY },
+    { name: "raw-user", role: "client", key: RAW_KEY, raw: true },
     // Stored as a hash only, as production may do (sha256 of TEST_KEYS.admin).
     { name: "ops", role: "admin", sha256: "380d165172c12ab3cfd2ec9ca68b77fdb3cc5d1e4ef178e425ea1708c8e721dd" },
   ]),
