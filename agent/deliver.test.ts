@@ -62,4 +62,10 @@ describe("deliverOutputs", () => {
     expect(conversionFor(file("a.mp4"), { type: "jpeg", quality: 90 })).toBeUndefined();
     expect(conversionFor(file("a.webp"), { type: "webp", quality: 90 })).toBeUndefined();
   });
+
+  test("an animated webp is never re-encoded (ComfyUI's still preview would keep only its first frame)", () => {
+    const anim: ProducedFile = { node_id: "9", key: "images", filename: "a_00001_.webp", subfolder: "", type: "output", animated: true };
+    expect(conversionFor(anim, { type: "jpeg", quality: 90 })).toBeUndefined();
+    expect(conversionFor({ ...anim, animated: false }, { type: "jpeg", quality: 90 })).toEqual({ format: "jpeg", quality: 90 });
+  });
 });

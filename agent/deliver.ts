@@ -27,12 +27,12 @@ const CONTENT_TYPES: Record<string, string> = {
   ".glb": "model/gltf-binary",
 };
 
-/** Still images ComfyUI's `/view?preview=` can re-encode (PIL opens them; a GIF would lose its frames). */
+/** Still images ComfyUI's `/view?preview=` can re-encode (PIL opens them; a GIF or an animated WebP would lose its frames). */
 const CONVERTIBLE = new Set([".png", ".jpg", ".jpeg", ".webp", ".bmp"]);
 
 /** Whether (and how) to ask ComfyUI to re-encode a file for the requested output format. */
 export function conversionFor(file: ProducedFile, format: OutputFormat): Conversion | undefined {
-  if (format.type === "png") return undefined;
+  if (format.type === "png" || file.animated) return undefined;
   const ext = extname(file.filename).toLowerCase();
   if (!CONVERTIBLE.has(ext)) return undefined;
   if ((format.type === "jpeg" && (ext === ".jpg" || ext === ".jpeg")) || (format.type === "webp" && ext === ".webp")) return undefined;

@@ -31,3 +31,71 @@ declare module "undici/lib/dispatcher/client.js" {
   const ClientClass: typeof Client;
   export = ClientClass;
 }
+
+// The rest of what scripts/agent-undici.ts (the agent bundle's `undici`) takes by path.
+
+declare module "undici/lib/dispatcher/agent.js" {
+  import type { Agent } from "undici";
+  const AgentClass: typeof Agent;
+  export = AgentClass;
+}
+
+declare module "undici/lib/dispatcher/proxy-agent.js" {
+  import type { ProxyAgent } from "undici";
+  const ProxyAgentClass: typeof ProxyAgent;
+  export = ProxyAgentClass;
+}
+
+declare module "undici/lib/core/errors.js" {
+  import type { errors } from "undici";
+  const undiciErrors: typeof errors;
+  export = undiciErrors;
+}
+
+declare module "undici/lib/interceptor/cache.js" {
+  import type { interceptors } from "undici";
+  const cache: typeof interceptors.cache;
+  export = cache;
+}
+
+declare module "undici/lib/interceptor/decompress.js" {
+  import type { interceptors } from "undici";
+  const decompress: typeof interceptors.decompress;
+  export = decompress;
+}
+
+declare module "undici/lib/interceptor/deduplicate.js" {
+  import type { interceptors } from "undici";
+  const deduplicate: typeof interceptors.deduplicate;
+  export = deduplicate;
+}
+
+declare module "undici/lib/interceptor/dns.js" {
+  import type { interceptors } from "undici";
+  const dns: typeof interceptors.dns;
+  export = dns;
+}
+
+declare module "undici/lib/interceptor/dump.js" {
+  import type { interceptors } from "undici";
+  const dump: typeof interceptors.dump;
+  export = dump;
+}
+
+declare module "undici/lib/interceptor/redirect.js" {
+  import type { interceptors } from "undici";
+  const redirect: typeof interceptors.redirect;
+  export = redirect;
+}
+
+declare module "undici/lib/interceptor/response-error.js" {
+  import type { interceptors } from "undici";
+  const responseError: typeof interceptors.responseError;
+  export = responseError;
+}
+
+declare module "undici/lib/interceptor/retry.js" {
+  import type { interceptors } from "undici";
+  const retry: typeof interceptors.retry;
+  export = retry;
+}

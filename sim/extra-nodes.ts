@@ -43,7 +43,8 @@ export function extraNodeClasses(
     };
     behaviours[name] = (inputs) => {
       const pic = picture(inputs.image);
-      const marked: Picture = { ...pic, key: `${pic.key}|${name}:${String(inputs.strength)}` };
+      // A bare descriptor: the mark changes the drawn picture even when the input had real pixels.
+      const marked: Picture = { width: pic.width, height: pic.height, batch: pic.batch, key: `${pic.key}|${name}:${String(inputs.strength)}` };
       return { outputs: [marked] };
     };
   }

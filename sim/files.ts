@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { type ImageToSave, encodeImage } from "./picture.ts";
 import { encodePng } from "./png.ts";
 import { PyError } from "./py.ts";
 
@@ -126,16 +127,42 @@ export class SimFiles {
     }
   }
 
-  /** Saves images as SaveImage (`output`) or PreviewImage (`temp`) name them. */
-  saveImages(
-    prefix: string, kind: "output" | "temp", images: readonly { width: number; height: number; key: number }[],
-    text: Record<string, string>,
-  ): SavedImage[] {
+  /**
+   * Saves images as SaveImage (`output`) or PreviewImage (`temp`) name them. Images with computed
+   * pixels yield to the event loop between them, so HTTP and sockets stay served as ComfyUI's do.
+   */
+  async saveImages(prefix: string, kind: "output" | "temp", images: readonly ImageToSave[], text: Record<string, string>): Promise<SavedImage[]> {
+    const first = images[0] ?? { width: 0, height: 0 };
+    const target = this.saveTarget(prefix, kind, first.width, first.height);
+    let counter = target.counter;
+    const saved: SavedImage[] = [];
+    for (const [batch, img] of images.entries()) {
+      if (img.rgb) await new Promise((resolve) => setImmediate(resolve));
+      const name = `${target.filename.replaceAll("%batch_num%", String(batch))}_${String(counter).padStart(5, "0")}_.png`;
+      this.write(path.join(target.folder, name), encodeImage(img, text));
+      saved.push({ filename: name, subfolder: target.subfolder, type: kind });
+      counter++;
+    }
+    // Temp prefixes are random per run; remembering them would only grow the map.
+    if (kind === "output") this.counters.set(`${target.folder}\0${target.filename}`, counter);
+    return saved;
+  }
+
+  /** Saves one output file named like SaveImage's (`prefix_00001_.webp`), as SaveAnimatedWEBP does. */
+  saveFile(prefix: string, ext: string, size: { width: number; height: number }, bytes: Buffer): SavedImage {
+    const target = this.saveTarget(prefix, "output", size.width, size.height);
+    const name = `${target.filename}_${String(target.counter).padStart(5, "0")}_.${ext}`;
+    this.write(path.join(target.folder, name), bytes);
+    this.counters.set(`${target.folder}\0${target.filename}`, target.counter + 1);
+    return { filename: name, subfolder: target.subfolder, type: "output" };
+  }
+
+  /** `get_save_image_path`: the folder, file name and first counter for a prefix. @throws PyError outside the folder */
+  private saveTarget(prefix: string, kind: "output" | "temp", width: number, height: number): { folder: string; subfolder: string; filename: string; counter: number } {
     const baseDir = kind === "output" ? this.outputDir : this.tempDir;
     let fullPrefix = prefix;
     if (kind === "temp") fullPrefix += `_temp_${Array.from({ length: 5 }, () => TEMP_CHARS[randomInt(TEMP_CHARS.length)]).join("")}`;
-    const first = images[0] ?? { width: 0, height: 0 };
-    const { subfolder, filename } = splitPrefix(fillVars(fullPrefix, first.width, first.height));
+    const { subfolder, filename } = splitPrefix(fillVars(fullPrefix, width, height));
     const folder = path.resolve(baseDir, subfolder);
     if (!inside(baseDir, folder)) {
       throw new PyError("Exception", [
@@ -145,17 +172,7 @@ export class SimFiles {
         `         commonpath: ${path.parse(baseDir).root}`,
       ].join("\n"));
     }
-    let counter = this.nextCounter(folder, filename);
-    const saved: SavedImage[] = [];
-    for (const [batch, img] of images.entries()) {
-      const name = `${filename.replaceAll("%batch_num%", String(batch))}_${String(counter).padStart(5, "0")}_.png`;
-      this.write(path.join(folder, name), encodePng(img.width, img.height, img.key, text));
-      saved.push({ filename: name, subfolder, type: kind });
-      counter++;
-    }
-    // Temp prefixes are random per run; remembering them would only grow the map.
-    if (kind === "output") this.counters.set(`${folder}\0${filename}`, counter);
-    return saved;
+    return { folder, subfolder, filename, counter: this.nextCounter(folder, filename) };
   }
 
   /**

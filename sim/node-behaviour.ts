@@ -1,8 +1,10 @@
-import sharp from "sharp";
 import type { SavedImage, SimFiles } from "./files.ts";
 import type { ModelFolders } from "./folders.ts";
 import { missingModel, NodeFailure, tracebackFor } from "./node-errors.ts";
-import { encodePng, hash32 } from "./png.ts";
+import { IMAGE_BEHAVIOURS, loadPixels } from "./image-nodes.ts";
+import { described, encodeImage, imagesToSave, type Picture, picture } from "./picture.ts";
+
+export { type Picture, picture } from "./picture.ts";
 
 /**
  * What each node class does in the sim. Values flowing along links are small descriptors
@@ -10,13 +12,6 @@ import { encodePng, hash32 } from "./png.ts";
  * loaders check the rig's model list, samplers spend their steps, savers write real PNGs.
  */
 
-export interface Picture {
-  readonly width: number;
-  readonly height: number;
-  readonly batch: number;
-  /** Seed, prompt text and source material: the picture follows from it. */
-  readonly key: string;
-}
 interface Conditioning {
   readonly text: string;
 }
@@ -55,11 +50,6 @@ function loader(folder: string, inputs: readonly string[], outputs: readonly str
   };
 }
 
-export function picture(v: unknown): Picture {
-  if (typeof v === "object" && v !== null && "width" in v) return v as Picture;
-  throw new NodeFailure("AttributeError", `'${v === null ? "NoneType" : typeof v}' object has no attribute 'shape'`, []);
-}
-
 function text(v: unknown): string {
   return typeof v === "object" && v !== null && "text" in v ? String((v as Conditioning).text) : "";
 }
@@ -76,14 +66,8 @@ async function sampled(ctx: RunContext, steps: unknown, seed: unknown, cond: unk
   return { ...latent, key };
 }
 
-function images(pic: Picture): { width: number; height: number; key: number }[] {
-  return Array.from({ length: Math.max(1, pic.batch) }, (_, b) => ({
-    width: pic.width, height: pic.height, key: hash32(`${pic.key}#${b}`),
-  }));
-}
-
-function save(ctx: RunContext, kind: "output" | "temp", prefix: unknown, pic: unknown): NodeResult {
-  const saved: SavedImage[] = ctx.files.saveImages(String(prefix), kind, images(picture(pic)), ctx.pngText);
+async function save(ctx: RunContext, kind: "output" | "temp", prefix: unknown, pic: unknown): Promise<NodeResult> {
+  const saved: SavedImage[] = await ctx.files.saveImages(String(prefix), kind, imagesToSave(picture(pic)), ctx.pngText);
   return { outputs: [], ui: { images: saved } };
 }
 
@@ -92,8 +76,11 @@ async function loadImage(i: Record<string, unknown>, ctx: RunContext): Promise<N
   const file = ctx.files.inputPath(name);
   try {
     if (!file) throw new Error("outside");
-    const meta = await sharp(ctx.files.pending(file) ?? file).metadata();
-    const pic: Picture = { width: meta.width ?? 0, height: meta.height ?? 0, batch: 1, key: `load|${name}|${ctx.files.fileToken(name)}` };
+    const loaded = await loadPixels(ctx.files.pending(file) ?? file);
+    const pic: Picture = {
+      width: loaded.width, height: loaded.height, batch: loaded.frames.length,
+      key: `load|${name}|${ctx.files.fileToken(name)}`, pixels: (n) => loaded.frames[n] as Float32Array,
+    };
     return { outputs: [pic, { t: "MASK" }] };
   } catch {
     throw new NodeFailure("PIL.UnidentifiedImageError", `cannot identify image file '${file ?? name}'`, tracebackFor(
@@ -120,6 +107,7 @@ function loraStack(i: Record<string, unknown>): NodeResult {
 }
 
 export const BEHAVIOURS: Readonly<Record<string, Behaviour>> = {
+  ...IMAGE_BEHAVIOURS,
   ParamString: value,
   ParamInt: value,
   ParamFloat: value,
@@ -167,13 +155,13 @@ export const BEHAVIOURS: Readonly<Record<string, Behaviour>> = {
     return { outputs: [out, out] };
   },
   VAEDecode: (i) => ({ outputs: [picture(i.samples)] }),
-  VAEEncode: (i) => ({ outputs: [picture(i.pixels)] }),
+  VAEEncode: (i) => ({ outputs: [described(picture(i.pixels))] }),
   LoadImage: loadImage,
   SaveImage: (i, ctx) => save(ctx, "output", i.filename_prefix, i.images),
   PreviewImage: (i, ctx) => save(ctx, "temp", "ComfyUI", i.images),
   SaveImageWebsocket: (i, ctx) => {
-    const list = images(picture(i.images));
-    for (const [n, img] of list.entries()) ctx.sendImage(encodePng(img.width, img.height, img.key), n, list.length);
+    const list = imagesToSave(picture(i.images));
+    for (const [n, img] of list.entries()) ctx.sendImage(encodeImage(img), n, list.length);
     return { outputs: [] };
   },
 };

@@ -4,6 +4,8 @@
  * class's `INPUT_TYPES()`; `/object_info`, validation and execution all read this one table.
  */
 
+import { IMAGE_NODE_CLASSES } from "./image-node-classes.ts";
+
 /** A combo whose choices come from the rig: model folders, or the input directory's images. */
 /** Choices from model folders, with built-in names before or after the files (never files themselves). */
 export type ComboSource =
@@ -74,6 +76,7 @@ function loraStackInputs(): Record<string, InputDef> {
 }
 
 export const NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
+  ...IMAGE_NODE_CLASSES,
   CheckpointLoaderSimple: {
     category: "loaders", displayName: "Load Checkpoint",
     description: "Loads a diffusion model checkpoint, diffusion models are used to denoise latents.",

@@ -177,3 +177,19 @@ export function pngSize(buf: Buffer): { width: number; height: number } | null {
   if (buf.length < 24 || !buf.subarray(0, 8).equals(SIGNATURE)) return null;
   return { width: buf.readUInt32BE(16), height: buf.readUInt32BE(20) };
 }
+
+/** A PNG of real RGB bytes (`width * height * 3`, row-major), with optional tEXt chunks. */
+export function encodeRgbPng(width: number, height: number, rgb: Uint8Array, text: Record<string, string> = {}): Buffer {
+  const stride = 1 + width * 3;
+  const raw = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) raw.set(rgb.subarray(y * width * 3, (y + 1) * width * 3), y * stride + 1);
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const chunks = [SIGNATURE, chunk("IHDR", ihdr)];
+  for (const [k, v] of Object.entries(text)) chunks.push(textChunk(k, v));
+  chunks.push(chunk("IDAT", zlib.deflateSync(raw, { level: 4 })), chunk("IEND", Buffer.alloc(0)));
+  return Buffer.concat(chunks);
+}

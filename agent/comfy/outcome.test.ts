@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { isDeviceFault } from "./outcome.ts";
+import { isDeviceFault, producedFiles } from "./outcome.ts";
 
 describe("isDeviceFault", () => {
   test("CUDA errors of any PyTorch are the device's fault", () => {
@@ -12,5 +12,20 @@ describe("isDeviceFault", () => {
     expect(isDeviceFault({ exception_type: "RuntimeError", exception_message: "The size of tensor a (64) must match the size of tensor b (128) at non-singleton dimension 3" })).toBe(false);
     expect(isDeviceFault({ exception_type: "torch.OutOfMemoryError", exception_message: "Allocation on device " })).toBe(false);
     expect(isDeviceFault({ exception_type: "FileNotFoundError", exception_message: "Model in folder 'checkpoints' with filename 'x' not found." })).toBe(false);
+  });
+});
+
+describe("producedFiles", () => {
+  test("marks the files of a node that says animated: [true], and only those, skipping the flag itself", () => {
+    const files = producedFiles({
+      "6": { images: [{ filename: "anim_00001_.webp", subfolder: "", type: "output" }], animated: [true] },
+      "7": { images: [{ filename: "still_00001_.webp", subfolder: "", type: "output" }], animated: [false] },
+      "8": { images: [{ filename: "p_00001_.png", subfolder: "", type: "output" }] },
+    });
+    expect(files).toEqual([
+      { node_id: "6", key: "images", filename: "anim_00001_.webp", subfolder: "", type: "output", animated: true },
+      { node_id: "7", key: "images", filename: "still_00001_.webp", subfolder: "", type: "output" },
+      { node_id: "8", key: "images", filename: "p_00001_.png", subfolder: "", type: "output" },
+    ]);
   });
 });

@@ -10,7 +10,15 @@ import {
 } from "./schemas.ts";
 
 /** A file an output node wrote, found under `outputs[node_id][key]` in `/history`. */
-export type ProducedFile = { node_id: string; key: string; filename: string; subfolder: string; type: string };
+export type ProducedFile = {
+  node_id: string;
+  key: string;
+  filename: string;
+  subfolder: string;
+  type: string;
+  /** The node said its files are animations (`animated: [true]`, as SaveAnimatedWEBP/PNG do). */
+  animated?: boolean;
+};
 
 export type RunSuccess = { ok: true; promptId: string; outputs: ProducedFile[]; runMs: number };
 export type RunFailure = { ok: false; promptId: string | null; retryable: boolean; error: JobError };
@@ -104,11 +112,12 @@ function summarizeNodeErrors(nodeErrors: Record<string, unknown>): string {
 export function producedFiles(outputs: HistoryEntry["outputs"]): ProducedFile[] {
   const files: ProducedFile[] = [];
   for (const [nodeId, byKey] of Object.entries(outputs)) {
+    const animated = Array.isArray(byKey.animated) && byKey.animated.includes(true);
     for (const [key, items] of Object.entries(byKey)) {
       if (!Array.isArray(items)) continue;
       for (const item of items) {
         const ref = OutputFileRefSchema.safeParse(item);
-        if (ref.success && ref.data.type === "output") files.push({ node_id: nodeId, key, ...ref.data });
+        if (ref.success && ref.data.type === "output") files.push({ node_id: nodeId, key, ...ref.data, ...(animated ? { animated } : {}) });
       }
     }
   }
