@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestAgent } from "../test/agent-socket.ts";
 import { call, submit } from "../test/http.ts";
+import { drainDefaultPool } from "../test/queue-driver.ts";
 
 type Json = Record<string, any>;
 const agents: TestAgent[] = [];
+// Jobs other files left queued (or agents they left connected) would take these tests' jobs or timers.
+beforeEach(drainDefaultPool);
 afterEach(() => {
   while (agents.length) agents.pop()!.close();
 });
