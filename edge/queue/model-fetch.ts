@@ -25,7 +25,8 @@ export function fetchBook(q: QueueCore): FetchBook {
 export function planFetches(q: QueueCore, onlySig?: string): void {
   const connected = q.agents.list().filter((a) => q.isConnected(a.agent_id));
   const runnable = new Set(connected.filter((a) => a.accepting).flatMap((a) => q.agents.runnableSigs(a, (after) => q.store.modelSets(after))));
-  // A new job's look covers its own set only (no pass over the queue on the submit path).
+  // A new job's look covers its own set only (no pass over the queue on the submit path), and no read at all when some agent can run it.
+  if (onlySig !== undefined && runnable.has(onlySig)) return;
   const rows: (SetRow | null)[] = onlySig === undefined ? q.store.queuedSince() : [q.store.modelSet(onlySig)];
   const sets = rows.filter((set): set is SetRow => set !== null && !runnable.has(set.sig));
   if (sets.length === 0) return;
