@@ -88,7 +88,7 @@ describe("comfy-gen list, status, cancel", () => {
   it("lists workflows and LoRAs with trigger words, as lines and as JSON", async () => {
     const plain = await cli(["list"], env);
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toMatch(/^workflow sd15_basic\trequired=prompt\t/m);
+    expect(plain.stdout).toMatch(/^workflow sd15_basic\trequired=prompt\tagents=\d+\t/m);
     expect(plain.stdout).toMatch(/^lora Flux-Ghibli-Art-LoRA\.safetensors\ttrigger=Ghibli Art, …/m);
     expect(plain.stdout).toMatch(/^lora Flux-Scenery-LoRA\.safetensors\ttrigger=…, scenery style/m);
     const json = await cli(["list", "--json"], env);

@@ -2,10 +2,10 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { z } from "zod";
 import {
-  BatchSubmitResponseSchema, BatchViewSchema, JobListSchema, SubmitBodySchema, SubmitResponseSchema, TaskViewSchema,
-  type BatchSubmitResponse, type BatchView, type JobList, type JobListQuery, type SubmitResponse, type TaskEvent, type TaskView,
+  BatchSubmitResponseSchema, BatchViewSchema, JobListSchema, SubmitBodySchema, SubmitResponseSchema, TaskViewSchema, WorkflowListSchema,
+  type BatchSubmitResponse, type BatchView, type JobList, type JobListQuery, type SubmitResponse, type TaskEvent, type TaskView, type WorkflowListing,
 } from "../../shared/api.ts";
-import { LoraListViewSchema, WorkflowSummarySchema, WorkflowViewSchema, type LoraView, type WorkflowSummary, type WorkflowView } from "../../shared/manifest/views.ts";
+import { LoraListViewSchema, WorkflowViewSchema, type LoraView, type WorkflowView } from "../../shared/manifest/views.ts";
 import { downloadOutputs } from "./download.ts";
 import { ComfyEdgeError } from "./errors.ts";
 import { Http, type FetchLike } from "./http.ts";
@@ -156,8 +156,8 @@ export class ComfyEdgeClient {
     return this.http.json("DELETE", taskPath(taskId), TaskViewSchema, { signal: opts.signal });
   }
 
-  async listWorkflows(opts: CallOptions = {}): Promise<WorkflowSummary[]> {
-    const body = await this.http.json("GET", "/workflows", z.object({ workflows: z.array(WorkflowSummarySchema) }), { signal: opts.signal });
+  async listWorkflows(opts: CallOptions = {}): Promise<WorkflowListing[]> {
+    const body = await this.http.json("GET", "/workflows", WorkflowListSchema, { signal: opts.signal });
     return body.workflows;
   }
 

@@ -20,7 +20,7 @@ export async function listCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   if (!isRich(io)) {
-    for (const w of workflows) writeLine(io.stdout, `workflow ${w.id}\trequired=${w.required.join(",") || "-"}\t${w.description}`);
+    for (const w of workflows) writeLine(io.stdout, `workflow ${w.id}\trequired=${w.required.join(",") || "-"}\tagents=${w.agents_ready}\t${w.description}`);
     for (const l of loras) writeLine(io.stdout, `lora ${l.name}\ttrigger=${triggerWords(l)}\t${l.description}`);
     return 0;
   }

@@ -1,5 +1,6 @@
 import Table from "cli-table3";
-import type { LoraView, WorkflowSummary } from "../../../shared/manifest/views.ts";
+import type { WorkflowListing } from "../../../shared/api.ts";
+import type { LoraView } from "../../../shared/manifest/views.ts";
 import type { Colors } from "./theme.ts";
 
 /** The words a LoRA adds to the prompt: its prefix before, its suffix after. */
@@ -12,12 +13,13 @@ function widths(columns: number, fixed: number[], flexible: number): number[] {
   return [...fixed, Math.min(flexible, rest)];
 }
 
-export function workflowTable(workflows: WorkflowSummary[], c: Colors, columns: number): string {
+/** The workflows, what each requires, and how many connected agents can run it now (0 in yellow: jobs would wait). */
+export function workflowTable(workflows: WorkflowListing[], c: Colors, columns: number): string {
   const idWidth = Math.max(10, ...workflows.map((w) => w.id.length)) + 2;
   const reqWidth = Math.max(10, ...workflows.map((w) => w.required.join(", ").length)) + 2;
-  const [a, b, d] = widths(columns, [idWidth, reqWidth], 70);
-  const table = new Table({ head: [c.bold("Workflow"), c.bold("Required"), c.bold("Description")], colWidths: [a!, b!, d!], wordWrap: true, style: { head: [], border: [] } });
-  for (const w of workflows) table.push([c.cyan(w.id), w.required.join(", ") || "-", w.description]);
+  const [a, b, r, d] = widths(columns, [idWidth, reqWidth, 8], 70);
+  const table = new Table({ head: [c.bold("Workflow"), c.bold("Required"), c.bold("Agents"), c.bold("Description")], colWidths: [a!, b!, r!, d!], wordWrap: true, style: { head: [], border: [] } });
+  for (const w of workflows) table.push([c.cyan(w.id), w.required.join(", ") || "-", w.agents_ready > 0 ? String(w.agents_ready) : c.yellow("0"), w.description]);
   return table.toString();
 }
 
