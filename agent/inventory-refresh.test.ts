@@ -51,6 +51,28 @@ describe("the inventory ComfyUI reports", () => {
   });
 });
 
+test("a send that finishes later (the agent adds its models folder's free space) counts only once it says the edge has it", async () => {
+  const s = await sim({ checkpoints: [CHECKPOINT] });
+  const comfy = new ComfyClient(s.url);
+  cleanups.push(async () => comfy.close());
+  const sent: ModelInventory[] = [];
+  let edgeUp = false;
+  const send = async (i: ModelInventory) => {
+    await new Promise((r) => setTimeout(r, 5));
+    if (edgeUp) sent.push(i);
+    return edgeUp;
+  };
+  const refresh = new InventoryRefresh({ read: () => comfy.inventory(), send, intervalMs: 0, log: pino({ level: "silent" }) });
+  refresh.known(await comfy.inventory());
+  s.addModel("loras", "late.safetensors");
+  await refresh.refresh("edge away");
+  expect(sent).toEqual([]);
+  edgeUp = true;
+  await refresh.refresh("edge back");
+  expect(sent).toEqual([{ checkpoints: [CHECKPOINT], loras: ["late.safetensors"] }]);
+  refresh.close();
+});
+
 describe("the node catalog", () => {
   test("is read for the first hello and again only after ComfyUI may have restarted; a changed one rides the next inventory message", async () => {
     // Two ComfyUIs stand for one rig before and after a restart that added a custom node.

@@ -5,7 +5,7 @@ export type InventoryRefreshDeps = {
   /** Reads ComfyUI's model files now (`ComfyClient.inventory`). @throws when ComfyUI does not answer */
   read: () => Promise<ModelInventory>;
   /** Sends the `inventory` message (with `nodes` when the catalog changed); false when the edge is not connected (the next hello carries it). */
-  send: (inventory: ModelInventory, nodes?: NodeCatalog) => boolean;
+  send: (inventory: ModelInventory, nodes?: NodeCatalog) => boolean | Promise<boolean>;
   /**
    * Reads ComfyUI's node catalog (`ComfyClient.nodeCatalog`). Only when it may have changed: at
    * the first hello and after ComfyUI restarted (`nodesMayHaveChanged`), not on periodic reads.
@@ -108,7 +108,7 @@ export class InventoryRefresh {
     const text = canonical(inventory);
     const nodes = this.#nodes && this.#nodes.digest !== this.#edgeDigest ? this.#nodes : undefined;
     if (!force && text === this.#known && !nodes) return;
-    if (!this.#deps.send(inventory, nodes)) return;
+    if (!(await this.#deps.send(inventory, nodes))) return;
     this.#known = text;
     if (nodes) {
       this.#edgeDigest = nodes.digest;

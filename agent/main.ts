@@ -136,7 +136,9 @@ export async function startAgent(input: AgentConfigInput, deps: AgentDeps = {}):
   // The edge's copy of the rig's model files stays current: periodically, when ComfyUI is back, on model_missing.
   const inventoryRefresh = new InventoryRefresh({
     read: () => comfy.inventory(),
-    send: (inventory, nodes) => conn.send({ type: "inventory", inventory, ...(nodes ? { nodes } : {}) }),
+    // Files came or went: the models folder's free space changed with them.
+    send: async (inventory, nodes) =>
+      conn.send({ type: "inventory", inventory, ...(nodes ? { nodes } : {}), ...(modelStore ? { model_store: await modelStore.facts() } : {}) }),
     readNodes: () => comfy.nodeCatalog(),
     intervalMs: config.inventoryIntervalMs,
     skip: () => health?.up === false,
