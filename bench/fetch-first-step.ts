@@ -14,8 +14,7 @@ import WebSocket from "ws";
 import { TaskEventSchema } from "../shared/api.ts";
 import { startStack } from "../scripts/local/stack.ts";
 import { now } from "../sim/stats.ts";
-import { FAST_AGENT, testKeys } from "../e2e/helpers.ts";
-import sd15 from "../manifests/workflows/sd15_basic.json" with { type: "json" };
+import { FAST_AGENT, sd15RawGraph, testKeys } from "../e2e/helpers.ts";
 
 const { values } = parseArgs({ options: { samples: { type: "string", default: "5" }, mib: { type: "string", default: "256" } } });
 const SAMPLES = Number(values.samples);
@@ -43,14 +42,7 @@ type Legs = { plan: number; download: number; place: number; firstStep: number; 
 const legs: Legs[] = [];
 try {
   for (const name of names) {
-    const graph = structuredClone(sd15) as Record<string, { inputs: Record<string, unknown> }>;
-    delete graph["10"];
-    graph["6"]!.inputs.clip = ["4", 1];
-    graph["7"]!.inputs.clip = ["4", 1];
-    graph["3"]!.inputs.model = ["4", 0];
-    graph["4"]!.inputs.ckpt_name = name;
-    Object.assign(graph["5"]!.inputs, { width: 64, height: 64 });
-    graph["3"]!.inputs.steps = 20;
+    const graph = sd15RawGraph({ prompt: "fetched on demand", checkpoint: name, steps: 20 });
 
     const submittedAt = now();
     const res = await fetch(`${stack.edge.url}/v1/jobs`, {

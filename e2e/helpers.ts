@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { PNG } from "pngjs";
 import type { TaskView } from "../shared/api.ts";
 import type { EdgeKeys } from "../scripts/local/edge.ts";
@@ -64,3 +66,26 @@ export const FAST_AGENT = {
   logLevel: "silent" as const,
   tuning: { reconnectMinMs: 50, reconnectMaxMs: 400, pollMs: 100, comfyDownMs: 3000, stopWaitMs: 2000, uploadMinMs: 50, ackWaitMs: 1000, welcomeTimeoutMs: 3000 },
 };
+
+/**
+ * The project's SD 1.5 workflow as a raw graph (ComfyUI API format), without its LoRA node (a
+ * LoraLoader needs a real file name: ComfyUI refuses "None"), small and quick, with another
+ * checkpoint or an extra image node between decode and save when asked.
+ */
+export function sd15RawGraph(opts: { prompt: string; checkpoint?: string; steps?: number; imageNode?: string }): Record<string, unknown> {
+  type Node = Record<string, unknown> & { inputs: Record<string, unknown> };
+  const graph = JSON.parse(readFileSync(join(import.meta.dirname, "../manifests/workflows/sd15_basic.json"), "utf8")) as Record<string, Node>;
+  delete graph["10"];
+  graph["6"]!.inputs.clip = ["4", 1];
+  graph["7"]!.inputs.clip = ["4", 1];
+  graph["3"]!.inputs.model = ["4", 0];
+  graph["6"]!.inputs.text = opts.prompt;
+  Object.assign(graph["5"]!.inputs, { width: 64, height: 64 });
+  graph["3"]!.inputs.steps = opts.steps ?? 2;
+  if (opts.checkpoint) graph["4"]!.inputs.ckpt_name = opts.checkpoint;
+  if (opts.imageNode) {
+    graph["20"] = { class_type: opts.imageNode, inputs: { image: ["8", 0], strength: 0.5 }, _meta: { title: "Rig-only custom node" } };
+    graph["9"]!.inputs.images = ["20", 0];
+  }
+  return graph;
+}

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TaskView } from "../shared/api.ts";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
-import { Api, FAST_AGENT, testKeys, until } from "./helpers.ts";
+import { Api, FAST_AGENT, sd15RawGraph, testKeys, until } from "./helpers.ts";
 
 /** Model files on a local HTTP server, as a CDN would serve them; it counts the GETs per path. */
 async function fileServer(files: Record<string, Buffer>) {
@@ -29,20 +29,7 @@ async function fileServer(files: Record<string, Buffer>) {
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 const MiB = 1024 * 1024;
 
-/** The project's SD 1.5 graph (as a raw graph, without its LoRA node) loading another checkpoint. */
-function sd15With(checkpoint: string, prompt: string): Record<string, unknown> {
-  const graph = JSON.parse(readFileSync(join(import.meta.dirname, "../manifests/workflows/sd15_basic.json"), "utf8")) as Record<string, { inputs: Record<string, unknown> }>;
-  delete graph["10"];
-  graph["6"]!.inputs.clip = ["4", 1];
-  graph["7"]!.inputs.clip = ["4", 1];
-  graph["3"]!.inputs.model = ["4", 0];
-  graph["4"]!.inputs.ckpt_name = checkpoint;
-  graph["6"]!.inputs.text = prompt;
-  graph["5"]!.inputs.width = 64;
-  graph["5"]!.inputs.height = 64;
-  graph["3"]!.inputs.steps = 2;
-  return graph;
-}
+const sd15With = (checkpoint: string, prompt: string) => sd15RawGraph({ prompt, checkpoint });
 
 async function submitGraph(stack: Stack, graph: Record<string, unknown>, key = stack.keys.client): Promise<Response> {
   return fetch(`${stack.edge.url}/v1/jobs`, {

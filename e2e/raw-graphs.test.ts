@@ -1,26 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSim, type Sim } from "../sim/server.ts";
 import { startStack, type Stack } from "../scripts/local/stack.ts";
-import { Api, FAST_AGENT, testKeys } from "./helpers.ts";
-
-/** The project's SD 1.5 graph as a raw graph (no LoRA node), its decoded image passed through `extraClass` when given. */
-function sd15Graph(prompt: string, extraClass?: string): Record<string, unknown> {
-  const graph = JSON.parse(readFileSync(join(import.meta.dirname, "../manifests/workflows/sd15_basic.json"), "utf8")) as Record<string, Record<string, unknown> & { inputs: Record<string, unknown> }>;
-  delete graph["10"];
-  graph["6"]!.inputs.clip = ["4", 1];
-  graph["7"]!.inputs.clip = ["4", 1];
-  graph["3"]!.inputs.model = ["4", 0];
-  graph["6"]!.inputs.text = prompt;
-  Object.assign(graph["5"]!.inputs, { width: 64, height: 64 });
-  graph["3"]!.inputs.steps = 2;
-  if (extraClass) {
-    graph["20"] = { class_type: extraClass, inputs: { image: ["8", 0], strength: 0.5 }, _meta: { title: "Rig-only custom node" } };
-    graph["9"]!.inputs.images = ["20", 0];
-  }
-  return graph;
-}
+import { Api, FAST_AGENT, sd15RawGraph, testKeys } from "./helpers.ts";
 
 describe("raw graphs over the real stack, routed by the node classes each rig has", () => {
   let stack: Stack;
@@ -47,7 +28,7 @@ describe("raw graphs over the real stack, routed by the node classes each rig ha
     });
 
   it("runs a raw graph from a raw-capable key and serves its image, with no workflow and the graph's digest", async () => {
-    const res = await submit(sd15Graph("raw and plain"));
+    const res = await submit(sd15RawGraph({ prompt: "raw and plain" }));
     expect(res.status).toBe(202);
     const { task_id } = (await res.json()) as { task_id: string };
     const task = await api.waitFor(task_id, undefined, 30_000);
@@ -60,7 +41,7 @@ describe("raw graphs over the real stack, routed by the node classes each rig ha
   });
 
   it("refuses a raw graph from a key without raw, with 403 raw_not_allowed", async () => {
-    const res = await submit(sd15Graph("not allowed"), stack.keys.others!.other!);
+    const res = await submit(sd15RawGraph({ prompt: "not allowed" }), stack.keys.others!.other!);
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("raw_not_allowed");
   });
@@ -69,7 +50,7 @@ describe("raw graphs over the real stack, routed by the node classes each rig ha
     const before = { plain: stack.sims[0]!.stats().promptsReceived, custom: custom.stats().promptsReceived };
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const res = await submit(sd15Graph(`tinted ${i}`, "RigOnlyTint"));
+      const res = await submit(sd15RawGraph({ prompt: `tinted ${i}`, imageNode: "RigOnlyTint" }));
       expect(res.status).toBe(202);
       ids.push(((await res.json()) as { task_id: string }).task_id);
     }
@@ -80,7 +61,7 @@ describe("raw graphs over the real stack, routed by the node classes each rig ha
   });
 
   it("refuses a graph naming a class no connected rig has with 422 unknown_node, naming it", async () => {
-    const res = await submit(sd15Graph("nowhere", "NoRigHasThis"));
+    const res = await submit(sd15RawGraph({ prompt: "nowhere", imageNode: "NoRigHasThis" }));
     expect(res.status).toBe(422);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error.code).toBe("unknown_node");
