@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
+import type { ConnectionOptions } from "node:tls";
 import Client from "undici/lib/dispatcher/client.js";
 import type { ClientOptions } from "ws";
 import { isLoopback, type ProxyEnv } from "./http-dispatcher.ts";
@@ -39,7 +39,9 @@ export function webSocketProxy(wsUrl: string, env: ProxyEnv = process.env): Pick
           throw new Error(`proxy ${proxyUrl.host} refused the tunnel to ${authority} (HTTP ${statusCode})`);
         }
         const servername = url.hostname.replace(/^\[(.*)\]$/, "$1");
-        done(null, secure ? tlsConnect({ ...options, socket: socket as Socket, servername }) : (socket as Socket));
+        // node:tls only here, not as an ES import: importing a built-in as an ES module reads every
+        // export, and `tls.rootCertificates` then turns the bundled CA store into strings that stay.
+        done(null, secure ? process.getBuiltinModule("node:tls").connect({ ...options, socket: socket as Socket, servername }) : (socket as Socket));
       })
       .catch((err: unknown) => done(err instanceof Error ? err : new Error(String(err))))
       // The tunnel's socket is the caller's now; the client that asked for it is done.

@@ -103,8 +103,8 @@ export function agentBundle(): Promise<string> {
 }
 
 /**
- * Starts a real agent process as rigs run it (`node --max-semi-space-size=1
- * dist/comfy-agent.mjs`, built by `agentBundle()` first); it connects on its own (watch `GET /agents`).
+ * Starts a real agent process as rigs run it (`node <AGENT_NODE_FLAGS> dist/comfy-agent.mjs`,
+ * built by `agentBundle()` first); it connects on its own (watch `GET /agents`).
  */
 export async function startAgentChild(name: string, o: AgentChildOptions): Promise<Child> {
   const node = o.cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${o.cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [];

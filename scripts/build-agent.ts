@@ -1,6 +1,6 @@
 /**
  * `npm run build:agent`: bundles the agent into dist/comfy-agent.mjs for GPU rigs.
- * Run it with `node --max-semi-space-size=1 --no-opt dist/comfy-agent.mjs ...` (AGENT_NODE_FLAGS;
+ * Run it with `node <AGENT_NODE_FLAGS> dist/comfy-agent.mjs ...` (scripts/agent-bundle.ts;
  * see install/README.md). The systemd unit runs this before every start, so rigs never run a stale bundle.
  */
 import { buildAgentBundle } from "./agent-bundle.ts";

@@ -1,0 +1,53 @@
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { AGENT_NODE_FLAGS, buildAgentBundle } from "./agent-bundle.ts";
+
+const SYSTEM_NODE = existsSync("/usr/bin/node") ? "/usr/bin/node" : null;
+
+describe("the agent bundle", () => {
+  const outfile = join(mkdtempSync(join(tmpdir(), "ce-agent-bundle-")), "comfy-agent.mjs");
+  let source: Buffer;
+
+  beforeAll(async () => {
+    await buildAgentBundle(outfile);
+    source = readFileSync(outfile);
+  }, 60_000);
+
+  it("is ASCII, so V8 holds its source at one byte a character", () => {
+    const offending = source.findIndex((byte) => byte > 0x7f);
+    expect(offending === -1 ? "" : source.subarray(Math.max(0, offending - 60), offending + 20).toString("utf8")).toBe("");
+  });
+
+  it("keeps its dependencies' licence comments in the file it names", () => {
+    expect(source.toString("latin1")).toContain("For license information please see comfy-agent.mjs.LEGAL.txt");
+    expect(readFileSync(`${outfile}.LEGAL.txt`, "utf8")).toContain("MIT License");
+  });
+
+  it("holds undici's HTTP client but not its fetch, WebSocket, caches or mocks", () => {
+    const text = source.toString("latin1");
+    // esbuild writes undici's classes as `var Name = class …` (a digit appended where names clash).
+    const classDefined = (name: string) => new RegExp(`\\b${name}\\d*\\s*=\\s*class\\b`).test(text);
+    for (const kept of ["RedirectHandler", "Agent", "Pool"]) expect(classDefined(kept), kept).toBe(true);
+    expect(text).toContain("wasm_on_headers_complete");
+    for (const dropped of ["MockAgent", "CacheStorage", "WebSocketStream", "EventSource"]) expect(classDefined(dropped), dropped).toBe(false);
+  });
+
+  it("has zod's English messages and no other locale", () => {
+    const text = source.toString("latin1");
+    expect(text).toContain("Invalid input: expected");
+    expect(text).not.toContain("Entrada inv");
+  });
+
+  it.each([["the project's Node", process.execPath], ...(SYSTEM_NODE ? [["the system Node", SYSTEM_NODE]] : [])])(
+    "starts under %s with the rigs' Node flags",
+    (_name, node) => {
+      const run = spawnSync(node, [...AGENT_NODE_FLAGS, outfile, "--help"], { encoding: "utf8", timeout: 30_000 });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain("comfy-agent");
+    },
+  );
+});
