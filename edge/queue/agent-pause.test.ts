@@ -25,13 +25,14 @@ describe("an agent that pauses (its ComfyUI unreachable) and resumes", () => {
   beforeEach(drainDefaultPool);
 
   it("GET /agents shows why it takes no jobs; a queued job waits for its resume, then goes to it", async () => {
-    const a = await connected();
+    // Room for a job another file's expired lease put back meanwhile, and ours first among them.
+    const a = await connected({ capacity: 8 });
     a.send({ type: "pause", reason: "comfyui_unreachable: ECONNREFUSED" });
     const until = Date.now() + 5_000;
     while ((await listed(a.id))?.accepting !== false && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(await listed(a.id)).toMatchObject({ accepting: false, pause_reason: "comfyui_unreachable: ECONNREFUSED" });
 
-    const { body } = await submit({ prompt: "a cat" });
+    const { body } = await submit({ prompt: "a cat" }, "alice", { priority: 100 });
     expect(await a.next("job", 300, (j) => j.job_id === body.task_id).catch(() => null)).toBeNull();
 
     a.send({ type: "resume" });

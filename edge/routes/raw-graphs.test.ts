@@ -2,13 +2,17 @@ import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TestAgent } from "../test/agent-socket.ts";
 import { RAW_KEY, TEST_KEYS } from "../test/bindings.ts";
+import { call } from "../test/http.ts";
 import { drainDefaultPool } from "../test/queue-driver.ts";
 
 type Json = Record<string, any>;
 
 const agents: TestAgent[] = [];
-afterEach(() => {
+/** Every task this file made: cancelled after each test, so no later file finds them queued or (once a closed agent's lease expires) queued again. */
+const made: string[] = [];
+afterEach(async () => {
   while (agents.length) agents.pop()!.close();
+  while (made.length) await (await call("DELETE", `/tasks/${made.pop()!}`, "admin")).body?.cancel();
 });
 
 /** A request as a given key (the raw-capable key by default). */
@@ -18,7 +22,10 @@ async function as(key: string, method: string, path: string, body?: unknown, hea
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: res.status, json: (await res.json()) as Json, headers: res.headers };
+  const json = (await res.json()) as Json;
+  if (method === "POST" && res.status === 202 && typeof json.task_id === "string") made.push(json.task_id);
+  if (method === "POST") for (const t of Array.isArray(json.tasks) ? (json.tasks as Json[]) : []) if (typeof t.task_id === "string") made.push(t.task_id);
+  return { status: res.status, json, headers: res.headers };
 }
 
 /** A small SD1.5 text-to-image graph as ComfyUI's "Export (API)" writes it; `tag` makes each copy distinct. */
