@@ -1,9 +1,13 @@
 import { SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { TaskEventSchema, type TaskEvent } from "../../shared/api.ts";
 import { TestAgent } from "../test/agent-socket.ts";
 import { TEST_KEYS } from "../test/bindings.ts";
 import { submit } from "../test/http.ts";
+import { drainDefaultPool } from "../test/queue-driver.ts";
+
+// Jobs other files left queued (or put back when a closed agent's lease expired) would fill this file's agents first.
+beforeEach(drainDefaultPool);
 
 async function watch(eventsUrl: string): Promise<{ events: TaskEvent[]; closed: Promise<number> }> {
   const res = await SELF.fetch(eventsUrl, { headers: { upgrade: "websocket" } });

@@ -1,9 +1,13 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { TestAgent } from "../test/agent-socket.ts";
 import { call, submit } from "../test/http.ts";
 import type { JobQueue } from "./JobQueue.ts";
 import { queueFor } from "./stub.ts";
+import { drainDefaultPool } from "../test/queue-driver.ts";
+
+// Jobs other files left queued (or put back when a closed agent's lease expired) would fill this file's agents first.
+beforeEach(drainDefaultPool);
 
 type Json = Record<string, any>;
 const task = async (id: string, who: "alice" | "admin" = "admin") => call("GET", `/tasks/${id}`, who);
