@@ -1,4 +1,5 @@
 import { rm } from "node:fs/promises";
+import { basename } from "node:path";
 import { sha256OfFile } from "../../install/models/hashing.ts";
 import type { Transport } from "../../install/models/transport.ts";
 import type { FetchMessage } from "../../shared/protocol.ts";
@@ -108,7 +109,7 @@ export async function fetchModel(store: ModelStore, fetch: FetchMessage, ctx: Fe
 /** A file this agent did not fetch is the operator's: kept as it is, never replaced. */
 async function adoptOperatorFile(file: string, bytes: number, sha256: string | null, signal: AbortSignal): Promise<DownloadResult> {
   if (sha256 !== null && (await sha256OfFile(file, signal)) !== sha256) {
-    return { ok: false, code: "refused", message: `${file} is there already (not fetched by this agent) with other content than the sha256 asked for; it is not replaced` };
+    return { ok: false, code: "refused", message: `${basename(file)} is there already (not fetched by this agent) with other content than the sha256 asked for; it is not replaced` };
   }
   return { ok: true, bytes };
 }

@@ -300,4 +300,11 @@ describe("ModelFetches", () => {
     expect([await s.result("f2"), await s.result("f3")]).toMatchObject([{ error: { code: "refused" } }, { error: { code: "refused" } }]);
     expect(s.requestsFor("x.safetensors")).toBe(0);
   });
+  test("a fetch stopped because the agent stops gets no answer (the edge loses it with the socket, not as a failure of the model)", async () => {
+    const s = await setup({ files: { "x.safetensors": makeBytes(8_000_000) } });
+    s.fetch("f1", "loras", "x.safetensors", "x.safetensors");
+    await s.fetches.close();
+    expect(s.sent.filter((m) => m.type === "fetch_result")).toEqual([]);
+    expect(listModels(s.modelsDir)).toEqual({});
+  });
 });

@@ -108,7 +108,7 @@ export class ModelFetches {
     if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift();
   }
 
-  /** Stops every fetch (each answers `refused`) and waits for them to end. */
+  /** Stops every fetch (unanswered: the edge loses them with the socket) and waits for them to end. */
   async close(): Promise<void> {
     this.#abort.abort();
     await Promise.all([...this.#running.values()].map((r) => r.done));
@@ -140,6 +140,9 @@ export class ModelFetches {
     }
     if (result.ok) log.info({ bytes: result.bytes, ms: Date.now() - entry.startedAt }, "model fetched and verified");
     else log.warn({ code: result.code, error: result.message }, "model fetch failed");
+    // Stopped because the agent stops: no answer, so the edge counts the fetch as lost with the
+    // socket (not a failure of the model: another agent, or this one back, may fetch it).
+    if (!result.ok && this.#abort.signal.aborted) return;
     await this.#finish(entry.ids, entry.startedAt, result, fetch);
   }
 

@@ -107,4 +107,35 @@ describe("models on demand: fetches that fail", () => {
     expect((await p.task(unknown))!.error).toMatchObject({ code: "no_capable_agent" });
     expect((await p.task(fetched))!.state).toBe("queued");
   });
+  it("a done fetch whose result carries no inventory is not a failure; the agent's next inventory lets the job run", async () => {
+    const p = newPool("fetch-no-inventory");
+    const only = await p.agent({ model_store: roomyStore() });
+    const id = await p.submit([FLUX_DEV]);
+    const fetch = await only.next("fetch");
+    // ComfyUI did not answer in time for the agent to send its new inventory.
+    only.send({ type: "fetch_result", fetch_id: fetch.fetch_id, ok: true, bytes: 100 });
+    only.send({ type: "inventory", inventory: { unet: [FLUX_DEV.name] } });
+    const job = await only.next("job");
+    expect(job.job_id).toBe(id);
+    expect((await p.task(id))!.state).not.toBe("failed");
+  });
+
+  it("a model fetched after a failure counts that failure no more: a later job's failed fetch is tried elsewhere first", async () => {
+    const p = newPool("fetch-recovered");
+    const agents = [await p.agent({ model_store: roomyStore() }), await p.agent({ model_store: roomyStore() })];
+    await p.submit([FLUX_DEV]);
+    const one = await firstFetch(agents);
+    one.agent.send({ type: "fetch_result", fetch_id: one.fetch.fetch_id, ok: false, error: { code: "download_failed", message: "connection reset" } });
+    const two = await firstFetch(agents);
+    two.agent.send({ type: "fetch_result", fetch_id: two.fetch.fetch_id, ok: true, bytes: 100, inventory: { unet: [FLUX_DEV.name] } });
+    await two.agent.next("job");
+    // The file goes away again (evicted); the next job needs a fresh fetch, and its failure is the first that counts.
+    two.agent.send({ type: "inventory", inventory: {} });
+    const later = await p.submit([FLUX_DEV]);
+    const three = await firstFetch(agents);
+    three.agent.send({ type: "fetch_result", fetch_id: three.fetch.fetch_id, ok: false, error: { code: "download_failed", message: "connection reset" } });
+    const four = await firstFetch(agents);
+    expect(four.agent.id).not.toBe(three.agent.id);
+    expect((await p.task(later))!.state).toBe("queued");
+  });
 });

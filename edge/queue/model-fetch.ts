@@ -1,8 +1,9 @@
 import type { ModelRef } from "../../shared/models.ts";
-import type { FetchMessage, FetchResult, JobError } from "../../shared/protocol.ts";
+import type { FetchMessage, FetchResult, JobError, ModelInventory } from "../../shared/protocol.ts";
 import { randomId } from "../ids.ts";
 import { fetchCatalog } from "../model-catalog.ts";
 import type { QueueCore } from "./core.ts";
+import { redactPaths } from "./agent-errors.ts";
 import { fillAgent } from "./dispatcher.ts";
 import { fetchBookOf, modelKey, type FetchBook, type FetchRecord } from "./fetch-book.ts";
 import { planSet, type PlanAgent, type PlannedFetch } from "./fetch-plan.ts";
@@ -115,13 +116,17 @@ export async function onFetchResult(q: QueueCore, agentId: string, msg: FetchRes
   const book = fetchBook(q);
   const row = book.get(msg.fetch_id);
   let ok = msg.ok;
-  let error = msg.error ? `${msg.error.code}: ${msg.error.message}` : ok ? null : "failed (no reason given)";
-  if (ok && row && !holds(q, agentId, row.model)) {
+  // Rig paths in an agent's message are not for clients (the reason reaches model_unavailable).
+  let error = msg.error ? `${msg.error.code}: ${redactPaths(msg.error.message)}` : ok ? null : "failed (no reason given)";
+  // Judged only on an inventory the agent sent with the result (it may not have read ComfyUI's in time).
+  if (ok && row && msg.inventory && !holds(msg.inventory, row.model)) {
     // Counted as a failure, or the planner would ask it for the same file again and again.
     ok = false;
     error = "reported done, but its inventory does not list the file";
   }
   const finished = book.finish(msg.fetch_id, agentId, ok, error, q.now(), msg.bytes);
+  // The model can be had: earlier failures of it no longer count towards giving up on later jobs.
+  if (finished && ok) book.closeFailures(finished.model);
   if (finished) {
     q.store.bump(ok ? "model_fetches_done" : "model_fetches_failed");
     console.log(JSON.stringify({ msg: ok ? "model fetch done" : "model fetch failed", fetch_id: msg.fetch_id, agent_id: agentId, model: finished.model, error, ms: msg.ms ?? null }));
@@ -130,8 +135,7 @@ export async function onFetchResult(q: QueueCore, agentId: string, msg: FetchRes
   planFetches(q);
 }
 
-function holds(q: QueueCore, agentId: string, key: string): boolean {
-  const inventory = q.agents.get(agentId)?.inventory ?? {};
+function holds(inventory: ModelInventory, key: string): boolean {
   return Object.entries(inventory).some(([folder, files]) => files.some((name) => modelKey({ folder, name }) === key));
 }
 
