@@ -59,11 +59,13 @@ export class FetchBook {
     return this.rows(`state = 'fetching' ORDER BY started_at`);
   }
 
-  progress(fetchId: string, agentId: string, bytes: number, total: number | null): boolean {
+  /** A fetch moved on: its bytes, and its deadline pushed to `deadline` (a download that progresses is not timed out). */
+  progress(fetchId: string, agentId: string, bytes: number, total: number | null, deadline: number): boolean {
     return (
       this.sql.exec(
-        `UPDATE model_fetches SET bytes = ?, total = COALESCE(?, total) WHERE fetch_id = ? AND agent_id = ? AND state = 'fetching'`,
-        bytes, total, fetchId, agentId,
+        `UPDATE model_fetches SET deadline = MAX(deadline, CASE WHEN ? > bytes THEN ? ELSE deadline END), bytes = ?, total = COALESCE(?, total)
+         WHERE fetch_id = ? AND agent_id = ? AND state = 'fetching'`,
+        bytes, deadline, bytes, total, fetchId, agentId,
       ).rowsWritten > 0
     );
   }

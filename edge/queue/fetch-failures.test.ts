@@ -60,6 +60,25 @@ describe("models on demand: fetches that fail", () => {
     expect(view.error!.message).toContain("disk_full");
   });
 
+  it("a fetch that makes progress is not timed out: each new byte count moves its deadline to MODEL_FETCH_TIMEOUT_S from then", async () => {
+    const p = newPool("fetch-progressing");
+    const only = await p.agent({ model_store: roomyStore() });
+    await p.submit([FLUX_DEV]);
+    const fetch = await only.next("fetch");
+    const deadline = () => p.inside((q) => fetchBook(q).get(fetch.fetch_id)!.deadline);
+    const first = await deadline();
+    await new Promise((r) => setTimeout(r, 20));
+    only.send({ type: "fetch_progress", fetch_id: fetch.fetch_id, bytes: 1_000, total: 10_000 });
+    await until(async () => ((await deadline()) > first ? true : null), "the deadline to move");
+    // The same count again (no bytes since) moves nothing.
+    const moved = await deadline();
+    await new Promise((r) => setTimeout(r, 20));
+    only.send({ type: "fetch_progress", fetch_id: fetch.fetch_id, bytes: 1_000, total: 10_000 });
+    only.send({ type: "heartbeat", leases: [] });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await deadline()).toBe(moved);
+  });
+
   it("a fetch never answered past MODEL_FETCH_TIMEOUT_S counts as a failure: the other agent is asked", async () => {
     const p = newPool("fetch-timeout");
     const agents = [await p.agent({ model_store: roomyStore() }), await p.agent({ model_store: roomyStore() })];

@@ -102,7 +102,8 @@ function failSet(q: QueueCore, sig: string, error: JobError, now: number): void 
 
 /** A `fetch_progress` frame: how far one of this agent's fetches has come. */
 export function onFetchProgress(q: QueueCore, agentId: string, msg: { fetch_id: string; bytes: number; total: number | null }): void {
-  fetchBook(q).progress(msg.fetch_id, agentId, msg.bytes, msg.total);
+  // MODEL_FETCH_TIMEOUT_S counts from the last progress: a large model on a slow link is not failed while bytes arrive.
+  fetchBook(q).progress(msg.fetch_id, agentId, msg.bytes, msg.total, q.now() + q.config.MODEL_FETCH_TIMEOUT_S * 1000);
 }
 
 /**
