@@ -4,6 +4,7 @@ import type { QueueCore } from "./core.ts";
 import { dispatchJob, fillAgent } from "./dispatcher.ts";
 import { heartbeatMs, lastSeenMaxStaleMs, silenceBoundMs } from "./liveness.ts";
 import { onFetchProgress, onFetchResult, planFetches } from "./model-fetch.ts";
+import { withOwnDigest } from "./node-catalogs.ts";
 import { chargesRig, rememberLostAttempt, rigFailed } from "./rig-outcomes.ts";
 import type { LeaseFacts } from "./store.ts";
 import type { Job } from "./types.ts";
@@ -111,6 +112,8 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
     q.send(ws, { type: "error", code: "invalid_frame", message: "hello.agent_id and hello.pool must match the connect URL." });
     return;
   }
+  // Hashed before anything is looked at or changed: nothing else runs in between from here on.
+  const hello = msg.nodes ? { ...msg, nodes: await withOwnDigest(msg.nodes) } : msg;
   // An agent id belongs to the key that registered it while the queue knows it (connected or
   // holding leases): another key may neither close its connection nor report on its leases.
   const bound = q.agents.get(att.agent_id)?.key ?? null;
@@ -123,7 +126,7 @@ async function onHello(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: E
     if (other !== ws) other.close(CLOSE.replaced, "replaced by a newer connection of the same agent");
   }
   const now = q.now();
-  q.agents.register(msg, now, att.key ?? bound);
+  q.agents.register(hello, now, att.key ?? bound);
   q.health.heard(att.agent_id, now);
   q.armAlarm(now + silenceBoundMs(q.config) + 1);
   ws.serializeAttachment({ ...att, hello: true } satisfies AgentAttachment);
@@ -333,7 +336,7 @@ async function handle(q: QueueCore, ws: WebSocket, att: AgentAttachment, msg: Ex
       // New files may make queued jobs runnable here (and gone ones stop being routed here).
       q.agents.setInventory(att.agent_id, msg.inventory);
       // Its node catalog comes only when it changed (new custom nodes after a ComfyUI restart).
-      if (msg.nodes) q.agents.setNodes(att.agent_id, msg.nodes);
+      if (msg.nodes) q.agents.setNodes(att.agent_id, await withOwnDigest(msg.nodes));
       if (msg.model_store !== undefined) q.agents.setModelStore(att.agent_id, msg.model_store ?? null);
       await fillAgent(q, att.agent_id);
       planFetches(q);

@@ -2,6 +2,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { PROTOCOL_VERSION, type Hello, type NodeCatalog } from "../../shared/protocol.ts";
 import { AgentRegistry } from "./agents.ts";
+import { withOwnDigest } from "./node-catalogs.ts";
 import { JobStore } from "./store.ts";
 import { queueFor } from "./stub.ts";
 import type { NewJob } from "./types.ts";
@@ -96,5 +97,15 @@ describe("node catalogs and requirement signatures", () => {
       expect(store.nextFor(sigs)?.id).toBe("many-0");
       expect(store.nextFor(sigs.slice(100))?.id).toBe("many-100");
     });
+  });
+});
+
+describe("a reported catalog's digest", () => {
+  it("is the edge's own sha256 of the sorted classes, whatever digest the agent sent: one key cannot overwrite another rig's catalog", async () => {
+    const honest = await withOwnDigest({ digest: "anything", classes: ["KSampler", "SaveImage"], comfyui_version: null });
+    const spoof = await withOwnDigest({ digest: honest.digest, classes: [], comfyui_version: null });
+    expect(honest.digest).toMatch(/^[0-9a-f]{64}$/);
+    expect(spoof.digest).not.toBe(honest.digest);
+    expect((await withOwnDigest({ digest: "x", classes: ["SaveImage", "KSampler", "KSampler"], comfyui_version: null })).digest).toBe(honest.digest);
   });
 });

@@ -1,6 +1,16 @@
 import type { NodeCatalog } from "../../shared/protocol.ts";
 
 /**
+ * The catalog keyed by the edge's own digest of its classes (sha256 of the sorted names, one per
+ * line, as agents compute it): an agent key cannot overwrite another rig's catalog by sending its digest.
+ */
+export async function withOwnDigest(catalog: NodeCatalog): Promise<NodeCatalog> {
+  const text = [...new Set(catalog.classes)].sort().join("\n");
+  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return { ...catalog, digest: [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("") };
+}
+
+/**
  * The node catalogs agents reported, one row per digest (rigs built alike share one), with the
  * parsed class sets cached in memory per digest. The agent's row names its digest (agents.ts).
  */

@@ -9,6 +9,7 @@ import type { JobQueue } from "./JobQueue.ts";
 import { queueFor } from "./stub.ts";
 import type { NewJob } from "./types.ts";
 import { failHopelessJobs } from "./waiting.ts";
+import { withOwnDigest } from "./node-catalogs.ts";
 
 type Json = Record<string, any>;
 
@@ -139,7 +140,9 @@ describe("node-aware routing", () => {
     expect(view.queue.waiting_for).toMatch(/^an agent with node class (UnetLoaderGGUF|DualCLIPLoaderGGUF)$/);
 
     const me = await listed(one.id);
-    expect(me).toMatchObject({ comfyui_version: "0.3.40", nodes: { digest: catalog(["SaveImage", "UnetLoaderGGUF"]).digest, classes: 2 } });
+    // Keyed by the edge's own sha256 of the classes, not the digest the agent sent.
+    expect(me).toMatchObject({ comfyui_version: "0.3.40", nodes: { digest: (await withOwnDigest(catalog(["SaveImage", "UnetLoaderGGUF"]))).digest, classes: 2 } });
+    expect(me!.nodes.digest).toMatch(/^[0-9a-f]{64}$/);
     const nodes = (await (await call("GET", `/agents/${one.id}/nodes?pool=default`, "admin")).json()) as Json;
     expect(nodes).toEqual({ agent_id: one.id, comfyui_version: "0.3.40", digest: me!.nodes.digest, classes: ["SaveImage", "UnetLoaderGGUF"] });
     expect((await call("GET", `/agents/nope/nodes?pool=default`, "admin")).status).toBe(404);
