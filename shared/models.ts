@@ -31,6 +31,11 @@ function sameFile(a: string, b: string): boolean {
   return a.replaceAll("\\", "/") === b.replaceAll("\\", "/");
 }
 
+/** One key per model file whatever the spelling: canonical folder, `/` separators (`unet/sub/x.gguf`). */
+export function modelKey(ref: ModelRef): string {
+  return `${canonicalFolder(ref.folder)}/${ref.name.replaceAll("\\", "/")}`;
+}
+
 /** Whether an agent's inventory (files by folder, any alias) holds the model. */
 export function inventoryHas(inventory: Record<string, string[]>, ref: ModelRef): boolean {
   const folder = canonicalFolder(ref.folder);

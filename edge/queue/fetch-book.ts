@@ -1,5 +1,3 @@
-import { canonicalFolder, type ModelRef } from "../../shared/models.ts";
-
 /** fetching: asked, not answered; done / failed: answered (or timed out: failed); lost: its agent went away first. */
 export type FetchState = "fetching" | "done" | "failed" | "lost";
 
@@ -18,11 +16,6 @@ export interface FetchRecord {
   error: string | null;
   /** A failure still counted towards giving up on the model (closed once its waiting jobs were failed). */
   open: number;
-}
-
-/** How the fetch table names a model: ComfyUI's folder aliases fold into one (`text_encoders` is `clip`). */
-export function modelKey(ref: ModelRef): string {
-  return `${canonicalFolder(ref.folder)}/${ref.name.replaceAll("\\", "/")}`;
 }
 
 /** Finished fetches are kept this long (fetch_ms of the jobs they served, failures that count), then dropped. */

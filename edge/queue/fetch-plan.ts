@@ -1,8 +1,8 @@
 import type { CatalogModel, ModelCatalog } from "../../shared/model-catalog/catalog.ts";
-import type { ModelRef } from "../../shared/models.ts";
+import { modelKey, type ModelRef } from "../../shared/models.ts";
 import type { ModelStore } from "../../shared/protocol.ts";
 import { missingFor, type Requirements, type RigOffer } from "../../shared/requirements.ts";
-import { modelKey, type FetchRecord } from "./fetch-book.ts";
+import type { FetchRecord } from "./fetch-book.ts";
 
 /** A connected agent as the planner weighs it. */
 export interface PlanAgent {

@@ -1,6 +1,7 @@
 import type { ModelStore } from "../../shared/protocol.ts";
 import type { QueueCore } from "./core.ts";
-import { fetchBookOf, modelKey, type FetchRecord } from "./fetch-book.ts";
+import { modelKey } from "../../shared/models.ts";
+import { fetchBookOf, type FetchRecord } from "./fetch-book.ts";
 import type { Job } from "./types.ts";
 
 const book = (q: QueueCore) => fetchBookOf(q.state.storage.sql);

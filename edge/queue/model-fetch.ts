@@ -1,11 +1,11 @@
-import type { ModelRef } from "../../shared/models.ts";
+import { modelKey, type ModelRef } from "../../shared/models.ts";
 import type { FetchMessage, FetchResult, JobError, ModelInventory } from "../../shared/protocol.ts";
 import { randomId } from "../ids.ts";
 import { fetchCatalog } from "../model-catalog.ts";
 import type { QueueCore } from "./core.ts";
 import { redactPaths } from "./agent-errors.ts";
 import { fillAgent } from "./dispatcher.ts";
-import { fetchBookOf, modelKey, type FetchBook, type FetchRecord } from "./fetch-book.ts";
+import { fetchBookOf, type FetchBook, type FetchRecord } from "./fetch-book.ts";
 import { planSet, type PlanAgent, type PlannedFetch } from "./fetch-plan.ts";
 
 /** A requirements set as the store lists it (`models`, `nodes`: JSON text). */

@@ -1,13 +1,12 @@
 import type { NodeCatalog } from "../../shared/protocol.ts";
+import { sha256Hex } from "../auth/keys.ts";
 
 /**
  * The catalog keyed by the edge's own digest of its classes (sha256 of the sorted names, one per
  * line, as agents compute it): an agent key cannot overwrite another rig's catalog by sending its digest.
  */
 export async function withOwnDigest(catalog: NodeCatalog): Promise<NodeCatalog> {
-  const text = [...new Set(catalog.classes)].sort().join("\n");
-  const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return { ...catalog, digest: [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("") };
+  return { ...catalog, digest: await sha256Hex([...new Set(catalog.classes)].sort().join("\n")) };
 }
 
 /**

@@ -4,7 +4,7 @@ import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { compileJob } from "../../shared/manifest/compile.ts";
 import { validateParams } from "../../shared/manifest/params.ts";
 import { authenticate } from "../auth/keys.ts";
-import { sha256 } from "../auth/keys.ts";
+import { sha256Hex } from "../auth/keys.ts";
 import { catalog, isKnownPool, workflowById } from "../catalog.ts";
 import { readJson } from "../http/body.ts";
 import type { AppContext } from "../http/context.ts";
@@ -88,7 +88,7 @@ async function idempotencyOf(c: AppContext, body: SubmitBody): Promise<{ idemKey
   if (idemKey !== null && !/^[\x21-\x7e]{1,255}$/.test(idemKey)) {
     throw new ApiError("bad_request", "Idempotency-Key must be 1-255 visible ASCII characters.");
   }
-  const idemHash = idemKey ? [...(await sha256(stableJson(body)))].map((b) => b.toString(16).padStart(2, "0")).join("") : null;
+  const idemHash = idemKey ? await sha256Hex(stableJson(body)) : null;
   return { idemKey, idemHash };
 }
 

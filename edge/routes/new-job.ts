@@ -1,4 +1,5 @@
 import type { SubmitBody } from "../../shared/api.ts";
+import { sha256Hex } from "../auth/keys.ts";
 import type { CompiledJob } from "../../shared/manifest/compile.ts";
 import type { Workflow } from "../../shared/manifest/schema.ts";
 import { newTaskId } from "../ids.ts";
@@ -15,12 +16,6 @@ export interface JobSource {
   webhook: string | null;
 }
 
-/** SHA-256 of a graph's JSON text as stored, hex: the task view's `graph_sha256`. */
-export async function graphDigest(graphJson: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(graphJson)));
-  return [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** The queue's record of one validated, compiled submission. */
 export async function newJob(s: JobSource, batchId: string | null = null): Promise<NewJob> {
   const graphJson = JSON.stringify(s.compiled.graph);
@@ -32,7 +27,7 @@ export async function newJob(s: JobSource, batchId: string | null = null): Promi
     priority: s.body.priority,
     params_json: JSON.stringify(s.values),
     graph_json: graphJson,
-    graph_sha256: await graphDigest(graphJson),
+    graph_sha256: await sha256Hex(graphJson),
     models: s.compiled.models,
     nodes: s.compiled.nodes,
     inputs: s.compiled.images.map((i) => ({ node_id: i.node_id, input: i.input, upload_id: i.upload_id })),

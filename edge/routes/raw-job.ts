@@ -7,7 +7,7 @@ import { isKnownPool, POOLS } from "../catalog.ts";
 import type { Config } from "../env.ts";
 import { newTaskId } from "../ids.ts";
 import { RAW_WORKFLOW_ID, type NewJob } from "../queue/types.ts";
-import { graphDigest } from "./new-job.ts";
+import { sha256Hex } from "../auth/keys.ts";
 
 /**
  * What a raw graph's job gets where a manifest workflow would say: the manifest defaults
@@ -71,7 +71,7 @@ export async function rawJob(principal: Principal, config: Config, body: SubmitB
     priority: body.priority,
     params_json: "{}",
     graph_json: graphJson,
-    graph_sha256: await graphDigest(graphJson),
+    graph_sha256: await sha256Hex(graphJson),
     models: graphModels(checked.graph),
     nodes: graphNodeClasses(checked.graph),
     inputs: [],

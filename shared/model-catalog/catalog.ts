@@ -1,4 +1,4 @@
-import { canonicalFolder, type ModelRef } from "../models.ts";
+import { modelKey, type ModelRef } from "../models.ts";
 import { parseIni, type ConfigProblem } from "./ini.ts";
 import { toModelSpecs } from "./spec.ts";
 
@@ -30,7 +30,6 @@ export function withOptInLines(text: string): string {
     .join("\n");
 }
 
-const key = (folder: string, name: string) => `${canonicalFolder(folder)}/${name.replaceAll("\\", "/")}`;
 
 /**
  * The fetchable models of a models.ini text: its live lines and its opt-in (commented) ones. A bad
@@ -42,12 +41,12 @@ export function modelCatalogFromText(text: string): { catalog: ModelCatalog; pro
   const { specs, problems } = toModelSpecs(ini.entries);
   const byKey = new Map<string, CatalogModel>();
   for (const s of specs) {
-    const k = key(s.section, s.fileName);
+    const k = modelKey({ folder: s.section, name: s.fileName });
     if (!byKey.has(k)) byKey.set(k, { folder: s.section, name: s.fileName, url: s.url, sha256: s.sha256, bytes: s.bytes });
   }
   const models = [...byKey.values()];
   return {
-    catalog: { models, find: (ref) => byKey.get(key(ref.folder, ref.name)) ?? null },
+    catalog: { models, find: (ref) => byKey.get(modelKey(ref)) ?? null },
     problems: [...ini.problems, ...problems].sort((a, b) => a.line - b.line),
   };
 }
