@@ -18,6 +18,15 @@ Object.assign(Dispatcher.prototype, api);
 // on Node 22 and 93 → 64 MiB on Node 20 with the baseline compiler (Liftoff) only, at no more CPU
 // per request. It applies to any WebAssembly the process compiles later; the agent has no other.
 setFlagsFromString("--liftoff-only");
+// Likewise for the calls between llhttp and undici's callbacks: after 1,000 calls V8 (12+, Node 22)
+// compiles a dedicated wrapper per signature with TurboFan, which no JavaScript here uses
+// (`--no-opt`), so its first use maps 2.2 MiB of the node binary's code (measured on the loop
+// above). The generic wrapper stays; Node 20's V8 has no such tier (nor the flag).
+if (v8Major(process.versions.v8) >= 12) setFlagsFromString("--wasm-wrapper-tiering-budget=2147483647");
+
+function v8Major(version: string): number {
+  return Number.parseInt(version, 10);
+}
 
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 

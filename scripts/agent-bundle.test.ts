@@ -1,5 +1,7 @@
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -50,4 +52,36 @@ describe("the agent bundle", () => {
       expect(run.stdout).toContain("comfy-agent");
     },
   );
+
+  it("talks to ComfyUI through undici without loading node:http2 or node:dns", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ce-agent-modules-"));
+    const listFile = join(dir, "modules.txt");
+    const probe = join(dir, "probe.mjs");
+    writeFileSync(probe, `import { writeFileSync } from "node:fs";\nprocess.on("SIGUSR2", () => writeFileSync(${JSON.stringify(listFile)}, process.moduleLoadList.join("\\n")));\n`);
+    let answered = 0;
+    const comfy = createServer((_req, res) => {
+      answered += 1;
+      res.setHeader("content-type", "application/json");
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => comfy.listen(0, "127.0.0.1", resolve));
+    const comfyUrl = `http://127.0.0.1:${(comfy.address() as AddressInfo).port}`;
+    const agent = spawn(process.execPath, [...AGENT_NODE_FLAGS, "--import", probe, outfile, "--edge", "http://127.0.0.1:9", "--comfyui", comfyUrl, "--state-dir", join(dir, "state"), "--log-level", "error"], {
+      env: { ...process.env, AGENT_TOKEN: "t".repeat(40) },
+      stdio: "ignore",
+    });
+    try {
+      for (let i = 0; i < 300 && answered < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(answered).toBeGreaterThanOrEqual(3);
+      agent.kill("SIGUSR2");
+      for (let i = 0; i < 100 && !existsSync(listFile); i++) await new Promise((r) => setTimeout(r, 50));
+      const loaded = readFileSync(listFile, "utf8").split("\n");
+      expect(loaded).toContain("NativeModule net");
+      expect(loaded).not.toContain("NativeModule http2");
+      expect(loaded).not.toContain("NativeModule dns");
+    } finally {
+      agent.kill("SIGKILL");
+      comfy.close();
+    }
+  }, 30_000);
 });

@@ -1,4 +1,5 @@
 import { build, type BuildOptions, type Plugin } from "esbuild";
+import { constants as http2Constants } from "node:http2";
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,7 +46,7 @@ export const BIN_NODE_TARGET = "node20";
  * line:column positions are of the one-line file.
  */
 export async function buildAgentBundle(outfile = AGENT_BUNDLE): Promise<string> {
-  return bundleNodeBin("agent/bin.ts", outfile, { minifyWhitespace: true, legalComments: "linked", plugins: [leanUndici, zodInEnglish] });
+  return bundleNodeBin("agent/bin.ts", outfile, { minifyWhitespace: true, legalComments: "linked", plugins: [leanUndici, http2OnDemand, zodInEnglish] });
 }
 
 /** `import … from "undici"` anywhere in the agent means scripts/agent-undici.ts: its HTTP client without fetch, WebSocket, caches, mocks. */
@@ -53,6 +54,26 @@ const leanUndici: Plugin = {
   name: "lean-undici",
   setup(build) {
     build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, "scripts/agent-undici.ts") }));
+  },
+};
+
+/**
+ * undici's HTTP/2 client requires `node:http2` on load for its header constants, though it only
+ * speaks HTTP/2 when a dispatcher is built with `allowH2` (the agent's never are). Loading that
+ * module initialises nghttp2 and its shared buffers: +2.3 MiB of RSS beside TLS (Node 22). Here
+ * undici gets the same constants, copied at build time from this Node, and a `connect` that
+ * loads the real module on first use.
+ */
+const http2OnDemand: Plugin = {
+  name: "http2-on-demand",
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?http2$/ }, (args) =>
+      /[\\/]node_modules[\\/]undici[\\/]/.test(args.importer) ? { path: "http2", namespace: "http2-on-demand" } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: "http2-on-demand" }, () => ({
+      contents: `module.exports = { constants: ${JSON.stringify(http2Constants)}, connect: (...args) => require("node:http2").connect(...args) };`,
+      loader: "js",
+    }));
   },
 };
 

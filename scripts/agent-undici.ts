@@ -14,19 +14,24 @@ import Dispatcher from "undici/lib/dispatcher/dispatcher.js";
 import EnvHttpProxyAgent from "undici/lib/dispatcher/env-http-proxy-agent.js";
 import Pool from "undici/lib/dispatcher/pool.js";
 import ProxyAgent from "undici/lib/dispatcher/proxy-agent.js";
-import cache from "undici/lib/interceptor/cache.js";
-import decompress from "undici/lib/interceptor/decompress.js";
-import deduplicate from "undici/lib/interceptor/deduplicate.js";
-import dns from "undici/lib/interceptor/dns.js";
-import dump from "undici/lib/interceptor/dump.js";
-import redirect from "undici/lib/interceptor/redirect.js";
-import responseError from "undici/lib/interceptor/response-error.js";
-import retry from "undici/lib/interceptor/retry.js";
 
 // As the index does: every dispatcher gets `request`, `stream`, `pipeline`, `connect`, `upgrade`.
 Object.assign(Dispatcher.prototype, api);
 
-/** All of undici's interceptors, as its index names them (each a few small modules). */
-export const interceptors = { redirect, responseError, retry, dump, dns, cache, decompress, deduplicate };
+/**
+ * All of undici's interceptors, as its index names them, each loaded when first named: the agent
+ * uses `redirect` alone, and the others bring Node modules it never needs (dns, zlib, sqlite for
+ * caches). The bundler turns each `require` into the bundled module's lazy initialiser.
+ */
+export const interceptors = {
+  get redirect() { return require("undici/lib/interceptor/redirect.js"); },
+  get responseError() { return require("undici/lib/interceptor/response-error.js"); },
+  get retry() { return require("undici/lib/interceptor/retry.js"); },
+  get dump() { return require("undici/lib/interceptor/dump.js"); },
+  get dns() { return require("undici/lib/interceptor/dns.js"); },
+  get cache() { return require("undici/lib/interceptor/cache.js"); },
+  get decompress() { return require("undici/lib/interceptor/decompress.js"); },
+  get deduplicate() { return require("undici/lib/interceptor/deduplicate.js"); },
+};
 
 export { Agent, Client, Dispatcher, EnvHttpProxyAgent, errors, Pool, ProxyAgent };
