@@ -9,6 +9,7 @@ import { GrayTracker, type GrayOutcome } from "./gray.ts";
 import { ProcessRig } from "./process-rig.ts";
 import type { Direction } from "./proxy.ts";
 import { sleep } from "./random.ts";
+import type { WebhookDelivery } from "./verify.ts";
 import { startWebhookReceivers, type WebhookReceivers } from "./webhook-receivers.ts";
 
 export interface GrayReport {
@@ -135,6 +136,11 @@ export class GrayFaults {
       const held = this.tracker.strike("half-open-link", rig.index);
       this.#o.log(`half-opened ${links} link(s) of rig ${rig.index} holding ${held} job(s)`);
     }
+  }
+
+  /** Every delivery the prompt receiver took so far (the others never answer in time, or never). */
+  get deliveries(): WebhookDelivery[] {
+    return this.#receivers.arrivals.map(({ taskId, eventId, type }) => ({ taskId, eventId, type }));
   }
 
   /** Waits for the other owner's webhooks (bounded), then tallies every fault's jobs. */

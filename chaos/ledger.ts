@@ -5,8 +5,17 @@ export interface JobTrace {
   leases: Set<string>;
   /** Leases for which an agent reported `complete`. */
   completesSent: Set<string>;
-  /** `ack` of `complete` the edge sent back: more than one means the job succeeded twice. */
+  /**
+   * `ack` of `complete` the edge sent back, all told. Not a count of successes: the edge acks
+   * again a resent report of a lease it already settled (the agent lost the first ack).
+   */
   completeAcks: number;
+  /** Wire order (the ledger's frame counter) of each lease's grant. */
+  grantedAt: Map<string, number>;
+  /** Wire order of the first `ack` of `complete` per lease. */
+  firstCompleteAckAt: Map<string, number>;
+  /** Leases whose `complete` the edge refused: its `error` came right before the ack (outputs it could not vouch for). */
+  completesRefused: Set<string>;
   failsSent: number;
   /** What happened to it on the wire, in order: `job@2`, `fail:timeout@2`, `complete@0`, `ack@0` (`@` the rig). */
   history: string[];
@@ -23,11 +32,15 @@ export class ProtocolLedger {
   unreadable = 0;
   /** `error` frames from the edge, by code (stale_lease after a cut is expected). */
   readonly edgeErrors = new Map<string, number>();
+  /** Frames recorded so far: the wire order of grants and acks. */
+  #seq = 0;
+  /** Per rig: the job and lease the last frame down named, when it was an `error`. */
+  readonly #lastDownError = new Map<number, string>();
 
   #trace(jobId: string): JobTrace {
     let t = this.jobs.get(jobId);
     if (!t) {
-      t = { leases: new Set(), completesSent: new Set(), completeAcks: 0, failsSent: 0, history: [] };
+      t = { leases: new Set(), completesSent: new Set(), completeAcks: 0, grantedAt: new Map(), firstCompleteAckAt: new Map(), completesRefused: new Set(), failsSent: 0, history: [] };
       this.jobs.set(jobId, t);
     }
     return t;
@@ -52,9 +65,24 @@ export class ProtocolLedger {
       const what = m.type === "fail" ? `fail:${String(m.error?.code)}` : m.type === "ack" ? `ack:${String(m.of)}` : m.type === "error" ? `error:${String(m.code)}` : m.type;
       this.#trace(job).history.push(`${what}@${rig}`);
     }
+    const seq = ++this.#seq;
     if (dir === "down") {
-      if (m.type === "job" && job) this.#trace(job).leases.add(lease);
-      if (m.type === "ack" && m.of === "complete" && job) this.#trace(job).completeAcks++;
+      const named = job ? `${job} ${lease}` : null;
+      const refusedJustBefore = named !== null && this.#lastDownError.get(rig) === named;
+      if (m.type === "error" && named) this.#lastDownError.set(rig, named);
+      else this.#lastDownError.delete(rig);
+      if (m.type === "job" && job) {
+        const t = this.#trace(job);
+        t.leases.add(lease);
+        if (!t.grantedAt.has(lease)) t.grantedAt.set(lease, seq);
+      }
+      if (m.type === "ack" && m.of === "complete" && job) {
+        const t = this.#trace(job);
+        t.completeAcks++;
+        // The edge answers a complete it cannot vouch for with an error, then the ack (the report arrived, it did not count).
+        if (refusedJustBefore) t.completesRefused.add(lease);
+        if (!t.firstCompleteAckAt.has(lease)) t.firstCompleteAckAt.set(lease, seq);
+      }
       if (m.type === "error") this.edgeErrors.set(String(m.code), (this.edgeErrors.get(String(m.code)) ?? 0) + 1);
     } else {
       if (m.type === "complete" && job) this.#trace(job).completesSent.add(lease);

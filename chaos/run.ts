@@ -7,7 +7,7 @@ import { GrayFaults, type GrayReport } from "./gray-run.ts";
 import { ProtocolLedger } from "./ledger.ts";
 import { ChaosMonkey } from "./monkey.ts";
 import { seededRandom, sleep } from "./random.ts";
-import { verifyRun, type RunCounts } from "./verify.ts";
+import { verifyRun, verifyWebhookEvents, type RunCounts } from "./verify.ts";
 
 export interface ChaosOptions {
   jobs: number;
@@ -216,6 +216,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       .map((v) => `${v.task_id} ${v.error?.code} (${(v.error?.message ?? "").slice(0, 160)}): ${(ledger.jobs.get(v.task_id)?.history ?? []).join(" ")}`);
     const finalGauges = await client.gauges(Date.now() + 30_000).catch(() => gauges);
     const grayReport = gray ? await gray.finish(views, Date.now() + 30_000) : null;
+    if (gray) {
+      const hooks = verifyWebhookEvents(views, gray.deliveries);
+      result.counts.duplicated += hooks.duplicated;
+      result.violations.push(...hooks.violations);
+    }
     return {
       ...result,
       submitted: taskIds.length,

@@ -25,7 +25,11 @@ export interface RunCounts {
   redelivered: number;
   /** Jobs not in a terminal state at the end, or unknown to the edge. */
   lost: number;
-  /** Jobs whose `complete` the edge acknowledged more than once. */
+  /**
+   * Jobs whose completion the edge applied more than once: a result holding outputs of two
+   * leases, a new lease after the success was acknowledged, or two terminal webhook events.
+   * (Several acks of one lease's complete are not: the edge acks a resent report again.)
+   */
   duplicated: number;
   /** `complete` reports the edge refused (a stale lease: the job had moved on). */
   lateCompletesRefused: number;
@@ -37,6 +41,55 @@ export interface RunCounts {
 
 const TERMINAL = new Set(["SUCCESS", "FAILURE", "CANCELLED"]);
 const STATE_OF: Record<string, string> = { SUCCESS: "succeeded", FAILURE: "failed", CANCELLED: "cancelled" };
+
+/**
+ * Evidence that a success was applied more than once. The wire cannot tell a fresh ack from a
+ * repeated one (the edge acks a resent complete of a settled lease again, and a late complete
+ * of an expired or cancelled lease too), so the success lease comes from the edge's own view:
+ * its outputs all belong to one lease, whose complete the edge did not refuse, and after
+ * whose first ack no new lease of the job crossed the wire (a succeeded job is never leased).
+ */
+function appliedTwice(id: string, outputLeases: string[], wire: JobTrace | undefined): string[] {
+  const leases = [...new Set(outputLeases)];
+  if (leases.length > 1) return [`${id}: its result holds the outputs of ${leases.length} leases (${leases.join(", ")})`];
+  const lease = leases[0];
+  if (lease === undefined || !wire) return [];
+  if (wire.completesRefused.has(lease)) return [`${id}: SUCCESS under lease ${lease}, whose complete the edge refused`];
+  const ackedAt = wire.firstCompleteAckAt.get(lease);
+  if (ackedAt === undefined) return [];
+  const later = [...wire.grantedAt].filter(([, at]) => at > ackedAt).map(([l]) => l);
+  return later.length ? [`${id}: leased again (${later.join(", ")}) after the edge acknowledged its completion under ${lease}`] : [];
+}
+
+/** One webhook delivery as a receiver saw it: `webhook-id` names the event (retries keep it). */
+export interface WebhookDelivery {
+  taskId: string;
+  eventId: string;
+  type: string;
+}
+
+/**
+ * Webhooks are at least once, so a task may be delivered several times, but all of them one
+ * event (one `webhook-id`) whose type is the task's final status: two events are two terminal
+ * transitions. Returns how many tasks broke that, and a line each.
+ */
+export function verifyWebhookEvents(views: Map<string, TaskView | null>, deliveries: WebhookDelivery[]): { duplicated: number; violations: string[] } {
+  const byTask = new Map<string, WebhookDelivery[]>();
+  for (const d of deliveries) byTask.set(d.taskId, [...(byTask.get(d.taskId) ?? []), d]);
+  const violations: string[] = [];
+  let duplicated = 0;
+  for (const [id, ds] of byTask) {
+    const events = new Set(ds.map((d) => d.eventId));
+    if (events.size > 1) {
+      duplicated++;
+      violations.push(`${id}: ${events.size} webhook events (${[...events].join(", ")}): it reached a terminal state more than once`);
+    }
+    const status = views.get(id)?.status;
+    const wrong = ds.filter((d) => status === undefined || d.type !== `task.${status.toLowerCase()}`);
+    if (wrong.length) violations.push(`${id}: webhook event ${wrong[0]!.type} but the task ended ${status ?? "unknown"}`);
+  }
+  return { duplicated, violations };
+}
 
 /**
  * Checks a finished chaos run against the guarantees the API makes, and counts. Each
@@ -70,16 +123,16 @@ export function verifyRun(e: RunEvidence): { counts: RunCounts; violations: stri
     }
     if (v.attempts > 1) c.retried++;
     if ((wire?.leases.size ?? 0) > 1) c.redelivered++;
-    const acks = wire?.completeAcks ?? 0;
-    if (acks > 1) {
-      c.duplicated++;
-      violations.push(`${id}: the edge acknowledged complete ${acks} times`);
-    }
     if (v.status === "SUCCESS") {
       c.succeeded++;
       c.lateCompletesRefused += Math.max(0, (wire?.completesSent.size ?? 0) - 1);
       const outputs = v.result?.outputs ?? [];
       if (outputs.length === 0) violations.push(`${id}: SUCCESS without outputs`);
+      const twice = appliedTwice(id, outputs.map((o) => keyOfDownloadUrl(o.url).split("/")[2] ?? ""), wire);
+      if (twice.length) {
+        c.duplicated++;
+        violations.push(...twice);
+      }
       if (v.error !== null) violations.push(`${id}: SUCCESS that also carries an error`);
       for (const o of outputs) {
         const key = keyOfDownloadUrl(o.url);
@@ -92,7 +145,6 @@ export function verifyRun(e: RunEvidence): { counts: RunCounts; violations: stri
       if (v.result !== null) violations.push(`${id}: ${v.status} that carries a result`);
       if (v.status === "FAILURE") c.failed++;
       else c.cancelled++;
-      if (acks > 0) violations.push(`${id}: ${v.status} although the edge acknowledged a complete`);
       const cause = v.error?.code;
       if (!cause) {
         c.failuresWithoutCause++;

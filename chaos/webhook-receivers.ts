@@ -4,6 +4,10 @@ import type { AddressInfo, Socket } from "node:net";
 export interface Arrival {
   taskId: string;
   at: number;
+  /** The `webhook-id` header: one event keeps it through its retries. */
+  eventId: string;
+  /** The body's `type` (`task.success`, ...). */
+  type: string;
 }
 
 export interface WebhookReceivers {
@@ -47,8 +51,9 @@ export async function startWebhookReceivers(slowMs = 15_000): Promise<WebhookRec
     void readBody(req).then((body) => {
       const at = Date.now();
       try {
-        const taskId = (JSON.parse(body) as { data?: { task_id?: string } }).data?.task_id;
-        if (typeof taskId === "string") arrivals.push({ taskId, at });
+        const event = JSON.parse(body) as { type?: unknown; data?: { task_id?: unknown } };
+        const taskId = event.data?.task_id;
+        if (typeof taskId === "string") arrivals.push({ taskId, at, eventId: String(req.headers["webhook-id"] ?? ""), type: String(event.type) });
       } catch {
         // Not a webhook body: nothing to record.
       }
