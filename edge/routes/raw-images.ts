@@ -35,23 +35,33 @@ function given(value: unknown, path: string): Given {
 }
 
 /**
+ * The shape of a raw graph's `images`, checked before anything walks the body (the
+ * Idempotency-Key hash does): at most MAX_RAW_IMAGES entries, each one of the forms `given`
+ * reads. A value nested any deeper is refused here, naming its entry.
+ */
+export function checkRawImages(images: Record<string, unknown> | undefined): [string, Given][] {
+  const entries = Object.entries(images ?? {});
+  if (entries.length > MAX_RAW_IMAGES) throw refused("images", "max_items", `at most ${MAX_RAW_IMAGES} images (${entries.length} given)`);
+  return entries.map(([nodeId, value]) => [nodeId, given(value, `images.${nodeId}`)]);
+}
+
+/**
  * The job inputs for a raw graph's `images`: each names a LoadImage-like node of the graph; URLs
  * and inline images are stored as uploads first, then every upload is held for the job (as a
  * workflow's image parameters are). Returns the inputs and the release for a job not stored.
  */
 export async function rawImageInputs(c: AppContext, graph: Graph, images: Record<string, unknown> | undefined): Promise<{ inputs: ImageInputRef[]; release: () => Promise<void> }> {
   const none = { inputs: [], release: async () => undefined };
-  const entries = Object.entries(images ?? {});
+  const entries = checkRawImages(images);
   if (entries.length === 0) return none;
-  if (entries.length > MAX_RAW_IMAGES) throw refused("images", "max_items", `at most ${MAX_RAW_IMAGES} images (${entries.length} given)`);
   // Every entry is checked before any is fetched or stored.
-  const planned = entries.map(([nodeId, value]) => {
+  const planned = entries.map(([nodeId, g]) => {
     const path = `images.${nodeId}`;
     const node = nodeOf(graph, nodeId);
     if (!node) throw refused(path, "exists", `the graph has no node "${nodeId}"`);
     const input = Object.hasOwn(IMAGE_FILE_INPUTS, node.class_type) ? IMAGE_FILE_INPUTS[node.class_type]! : null;
     if (!input) throw refused(path, "node_class", `node "${nodeId}" is a ${node.class_type}; images go to ${Object.keys(IMAGE_FILE_INPUTS).join(" or ")} nodes`);
-    return { nodeId, input, path, given: given(value, path) };
+    return { nodeId, input, path, given: g };
   });
   const inputs: ImageInputRef[] = [];
   for (const p of planned) {

@@ -8,6 +8,7 @@ import type { Config } from "../env.ts";
 import { newTaskId } from "../ids.ts";
 import { RAW_WORKFLOW_ID, type NewJob } from "../queue/types.ts";
 import { sha256Hex } from "../auth/keys.ts";
+import { checkRawImages } from "./raw-images.ts";
 
 /**
  * What a raw graph's job gets where a manifest workflow would say: the manifest defaults
@@ -62,6 +63,8 @@ export async function rawJob(principal: Principal, config: Config, body: SubmitB
   }
   const checked = checkRawGraph(body.graph, { ...DEFAULT_RAW_GRAPH_LIMITS, maxNodes: config.MAX_GRAPH_NODES });
   if (!checked.ok) throw new ApiError("invalid_body", `The graph is not a valid ComfyUI API-format prompt: ${describeGraphErrors(checked.errors)}`, checked.errors);
+  // Before the caller hashes the body for its Idempotency-Key: a malformed or deeply nested image is a 400 naming it.
+  checkRawImages(body.images);
   const graphJson = JSON.stringify(checked.graph);
   return {
     id: newTaskId(pool),
