@@ -3,7 +3,8 @@ import { TestAgent } from "../test/agent-socket.ts";
 import { LISTER_KEY } from "../test/bindings.ts";
 import { call } from "../test/http.ts";
 import { drainDefaultPool, succeed } from "../test/queue-driver.ts";
-import { batchStatus } from "./batches.ts";
+import { ApiError } from "../../shared/errors.ts";
+import { batchStatus, prepareItems } from "./batches.ts";
 
 type Json = Record<string, any>;
 const as = { authorization: `Bearer ${LISTER_KEY}` };
@@ -72,6 +73,65 @@ describe("batches: count on a submit", () => {
     expect(over.body.error.code).toBe("queue_full");
     const list = await get("/v1/jobs?status=PENDING&limit=100");
     expect(list.body.jobs).toHaveLength(96);
+  });
+});
+
+/** A PNG as far as the upload's header reader can tell: signature and IHDR with the given size, then filler. */
+function pngHeader(width: number, height: number): Uint8Array {
+  const out = new Uint8Array(8 + 25 + 400);
+  out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const v = new DataView(out.buffer);
+  v.setUint32(8, 13);
+  out.set([0x49, 0x48, 0x44, 0x52], 12);
+  v.setUint32(16, width);
+  v.setUint32(20, height);
+  out.set([8, 2, 0, 0, 0], 24);
+  return out;
+}
+
+describe("batches: an item that cannot be prepared", () => {
+  beforeEach(drainDefaultPool);
+
+  it("answers 400 naming the item and its field, and queues no job of the batch", async () => {
+    const png = pngHeader(64, 64);
+    const up = await call("POST", "/v1/uploads", "alice", png, { "content-type": "image/png", "content-length": String(png.byteLength) });
+    const uploadId = ((await up.json()) as Json).upload_id as string;
+    const listed = async () => ((await get("/v1/jobs?limit=100")).body.jobs as Json[]).map((j) => j.task_id as string);
+    const before = await listed();
+    // Another key's upload: the item's hold is refused.
+    const { res, body } = await submit({ workflow_id: "sd15_img2img", count: 3, params: { prompt: "redraw", input_image: uploadId } }, { "idempotency-key": `batch-${crypto.randomUUID()}` });
+    expect(res.status).toBe(400);
+    expect(body.error.code).toBe("invalid_params");
+    expect(body.error.message).toMatch(/^Batch item 0: /);
+    expect(body.error.details).toEqual([expect.objectContaining({ path: "items.0.params.input_image", rule: "exists" })]);
+    expect(await listed()).toEqual(before);
+  });
+
+  it("names item 3 when its preparation rejects, gives back items 0-2 and prepares none after it", async () => {
+    const started: number[] = [];
+    const released: number[] = [];
+    const prepare = (fail: (i: number) => unknown) => async (i: number) => {
+      started.push(i);
+      if (i === 3) throw fail(i);
+      return { value: i, release: async () => void released.push(i) };
+    };
+    const refused = await prepareItems(6, prepare(() => new ApiError("invalid_params", "seed out of range", [{ path: "params.seed", rule: "max", message: "at most 9" }]))).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ApiError);
+    expect((refused as ApiError).status).toBe(400);
+    expect((refused as ApiError).details).toEqual([{ path: "items.3.params.seed", rule: "max", message: "at most 9" }]);
+    expect(started).toEqual([0, 1, 2, 3]);
+    expect(released.sort()).toEqual([0, 1, 2]);
+
+    started.length = 0;
+    released.length = 0;
+    const broken = await prepareItems(6, prepare(() => new TypeError("graph is not serialisable"))).catch((e: unknown) => e);
+    expect(broken).toBeInstanceOf(ApiError);
+    expect(broken).toMatchObject({ code: "invalid_body", status: 400, details: [{ path: "items.3", rule: "prepare" }] });
+    expect((broken as ApiError).message).toContain("graph is not serialisable");
+    expect(released.sort()).toEqual([0, 1, 2]);
+
+    const all = await prepareItems(3, async (i) => ({ value: i * 10, release: async () => void released.push(100 + i) }));
+    expect(all.value).toEqual([0, 10, 20]);
   });
 });
 

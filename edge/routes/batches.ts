@@ -1,5 +1,5 @@
 import { BatchSubmitResponseSchema, BatchViewSchema, type BatchView, type TaskStatus, type TaskView } from "../../shared/api.ts";
-import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
+import { ApiError, ErrorBodySchema, isApiError } from "../../shared/errors.ts";
 import { catalog } from "../catalog.ts";
 import { isKnownPool } from "../catalog.ts";
 import { compileJob } from "../../shared/manifest/compile.ts";
@@ -7,6 +7,7 @@ import type { AppContext } from "../http/context.ts";
 import { defineRoutes } from "../http/route.ts";
 import { newBatchId, poolOfBatchId } from "../ids.ts";
 import { queueFor } from "../queue/stub.ts";
+import type { NewJob } from "../queue/types.ts";
 import { holdImageInputs } from "./uploads.ts";
 import { newJob, type JobSource } from "./new-job.ts";
 
@@ -16,40 +17,85 @@ function nthSeed(first: number, i: number, min: number, max: number): number {
   return min + ((first - min + i) % span);
 }
 
+/** One prepared batch item: its value, and how to give back what preparing it took (upload holds). */
+export interface PreparedItem<T> {
+  value: T;
+  release: () => Promise<void>;
+}
+
+/**
+ * The error for batch item `i`: its fields under `items.<i>.`, so the client sees which item
+ * and which field. A failure that is not an ApiError (nothing the client sent explains it) is
+ * still the item's: a 400 naming it, the cause logged for the operator.
+ */
+export function itemError(i: number, e: unknown): ApiError {
+  const at = `items.${i}`;
+  if (isApiError(e)) {
+    const details = e.details?.length ? e.details.map((d) => ({ ...d, path: `${at}.${d.path}` })) : [{ path: at, rule: e.code, message: e.message }];
+    return new ApiError(e.code, `Batch item ${i}: ${e.message}`, details, e.headers);
+  }
+  const cause = e instanceof Error ? e.message : String(e);
+  console.error(JSON.stringify({ msg: "batch item could not be prepared", item: i, error: cause, stack: e instanceof Error ? e.stack : undefined }));
+  return new ApiError("invalid_body", `Batch item ${i} could not be prepared (${cause}); no job of the batch was queued.`, [
+    { path: at, rule: "prepare", message: `could not be prepared: ${cause}` },
+  ]);
+}
+
+/**
+ * Prepares `count` items one after another, all or none: when item i fails, what items 0..i-1
+ * took is given back (they never reach the queue) and the error names item i. In order, not
+ * at once, so that no preparation is still running when the client gets its answer.
+ */
+export async function prepareItems<T>(count: number, prepare: (i: number) => Promise<PreparedItem<T>>): Promise<PreparedItem<T[]>> {
+  const done: PreparedItem<T>[] = [];
+  const releaseAll = () => Promise.all(done.map((d) => d.release())).then(() => undefined);
+  for (let i = 0; i < count; i++) {
+    try {
+      done.push(await prepare(i));
+    } catch (e) {
+      await releaseAll();
+      throw itemError(i, e);
+    }
+  }
+  return { value: done.map((d) => d.value), release: releaseAll };
+}
+
+/** Job source `i` of a batch: the submitted one first, then the same with the next seeds. */
+function nthSource(s: JobSource, i: number, min: number, max: number): JobSource {
+  if (i === 0) return s;
+  // Only the first job carries the Idempotency-Key: it names the whole batch.
+  if (s.compiled.seed === null) return { ...s, idemKey: null, idemHash: null };
+  const values = { ...s.values, seed: nthSeed(s.compiled.seed, i, min, max) };
+  return { ...s, values, compiled: compileJob(catalog, s.workflow, values), idemKey: null, idemHash: null };
+}
+
+/** Holds one item's uploads and builds its job; the holds are given back if the job cannot be built. */
+async function prepareJob(c: AppContext, s: JobSource, batchId: string): Promise<PreparedItem<NewJob>> {
+  const release = await holdImageInputs(c, s.workflow, s.values, s.compiled.images);
+  try {
+    return { value: await newJob(s, batchId), release };
+  } catch (e) {
+    await release();
+    throw e;
+  }
+}
+
 /** `count` > 1 on a submit: N jobs with consecutive seeds under one batch id, queued all or none. */
 export async function submitBatch(c: AppContext, s: JobSource): Promise<Response> {
   const config = c.get("config");
-  const n = s.body.count;
   const seedSpec = s.workflow.params["seed"];
   const min = typeof seedSpec?.min === "number" ? seedSpec.min : 0;
   const max = typeof seedSpec?.max === "number" ? Math.min(seedSpec.max, Number.MAX_SAFE_INTEGER) : Number.MAX_SAFE_INTEGER;
   const batchId = newBatchId(s.workflow.pool);
-  const sources: JobSource[] = [];
-  for (let i = 0; i < n; i++) {
-    if (i === 0 || s.compiled.seed === null) {
-      sources.push(i === 0 ? s : { ...s, idemKey: null, idemHash: null });
-      continue;
-    }
-    const values = { ...s.values, seed: nthSeed(s.compiled.seed, i, min, max) };
-    // Only the first job carries the Idempotency-Key: it names the whole batch.
-    sources.push({ ...s, values, compiled: compileJob(catalog, s.workflow, values), idemKey: null, idemHash: null });
-  }
-  const releases: (() => Promise<void>)[] = [];
-  const releaseAll = () => Promise.all(releases.map((r) => r())).then(() => undefined);
-  try {
-    for (const src of sources) releases.push(await holdImageInputs(c, s.workflow, src.values, src.compiled.images));
-  } catch (e) {
-    await releaseAll();
-    throw e;
-  }
+  const jobs = await prepareItems(s.body.count, (i) => prepareJob(c, nthSource(s, i, min, max), batchId));
   let result: Awaited<ReturnType<ReturnType<typeof queueFor>["enqueueBatch"]>>;
   try {
-    result = await queueFor(c.env, s.workflow.pool).enqueueBatch(await Promise.all(sources.map((src) => newJob(src, batchId))));
+    result = await queueFor(c.env, s.workflow.pool).enqueueBatch(jobs.value);
   } catch (e) {
-    await releaseAll();
+    await jobs.release();
     throw e;
   }
-  if (!("value" in result) || !result.value.created) await releaseAll();
+  if (!("value" in result) || !result.value.created) await jobs.release();
   if (!("value" in result)) {
     throw new ApiError(result.code, result.message, result.details, result.retry_after_s ? { "Retry-After": String(result.retry_after_s) } : undefined);
   }
