@@ -31,9 +31,21 @@ function sameFile(a: string, b: string): boolean {
   return a.replaceAll("\\", "/") === b.replaceAll("\\", "/");
 }
 
-/** One key per model file whatever the spelling: canonical folder, `/` separators (`unet/sub/x.gguf`). */
+/**
+ * One key per model file whatever the spelling: the models folder canonical, `/` separators,
+ * and the same wherever the subfolders sit (`{folder: "diffusion_models/sub", name: "x.gguf"}`,
+ * `{folder: "unet", name: "sub/x.gguf"}`: `unet/sub/x.gguf`). The edge and the agent key fetches by it.
+ */
 export function modelKey(ref: ModelRef): string {
-  return `${canonicalFolder(ref.folder)}/${ref.name.replaceAll("\\", "/")}`;
+  return modelKeyOfPath(`${ref.folder}/${ref.name}`);
+}
+
+/** `modelKey` of a model written `folder/name`, as the protocol writes one (a job's `models`). */
+export function modelKeyOfPath(path: string): string {
+  const normal = path.replaceAll("\\", "/");
+  const slash = normal.indexOf("/");
+  // Only the first part is a ComfyUI folder name (aliased, case-free); subfolders are the disk's own names.
+  return slash < 0 ? canonicalFolder(normal) : `${canonicalFolder(normal.slice(0, slash))}${normal.slice(slash)}`;
 }
 
 /** Whether an agent's inventory (files by folder, any alias) holds the model. */

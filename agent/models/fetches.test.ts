@@ -209,6 +209,23 @@ describe("ModelFetches", () => {
     ]);
   });
 
+  test("a model under a nested alias section is keyed as the edge keys it: one fetch, listed, touched and held by any spelling", async () => {
+    const files = { "x.gguf": KB10(), "y.gguf": KB10(), "z.gguf": KB10() };
+    const s = await setup({ files, budget: 25_000, pinned: [] });
+    // The catalog's section is `diffusion_models/sub`; a job's graph names `unet` with `sub/x.gguf`.
+    s.fetch("x1", "diffusion_models/sub", "x.gguf", "x.gguf");
+    s.fetch("x2", "unet", "sub/x.gguf", "x.gguf");
+    expect(await s.result("x1")).toMatchObject({ ok: true, model_store: { fetched: ["unet/sub/x.gguf"] } });
+    expect(await s.result("x2")).toMatchObject({ ok: true });
+    expect(s.requestsFor("x.gguf")).toBe(1);
+    s.fetch("y", "unet", "y.gguf", "y.gguf");
+    expect(await s.result("y")).toMatchObject({ ok: true });
+    // A held job names it as the protocol writes a job's models: `x` stays, `y` goes for `z`.
+    s.inUse.push("Diffusion_Models/sub/x.gguf");
+    s.fetch("z", "unet", "z.gguf", "z.gguf");
+    expect(await s.result("z")).toMatchObject({ ok: true, model_store: { fetched: ["unet/sub/x.gguf", "unet/z.gguf"] } });
+  });
+
   test("disk_full without a download when the size exceeds the free disk, or the budget even with every evictable model gone", async () => {
     const files = { "p.safetensors": KB10(), "a.safetensors": KB10(), "big.safetensors": makeBytes(20_000) };
     const s = await setup({ files, budget: 25_000, pinned: ["loras/p.safetensors"] });

@@ -1,11 +1,10 @@
 import type { Logger } from "pino";
 import { undiciTransport, type Transport } from "../../install/models/transport.ts";
-import { inventoryHas } from "../../shared/models.ts";
+import { inventoryHas, modelKey } from "../../shared/models.ts";
 import type { AgentMessage, FetchMessage, FetchResult, ModelInventory } from "../../shared/protocol.ts";
 import { Throttle } from "../throttle.ts";
 import type { DownloadResult } from "./download.ts";
 import { fetchModel } from "./fetch-one.ts";
-import { modelKey, sameModelKey } from "./refs.ts";
 import type { ModelStore } from "./store.ts";
 
 export type ModelFetchesDeps = {
@@ -85,7 +84,7 @@ export class ModelFetches {
       void this.#finish([fetch.fetch_id], Date.now(), { ok: false, code: "refused", message }, fetch);
       return;
     }
-    const key = sameModelKey(modelKey(fetch.model));
+    const key = modelKey(fetch.model);
     const running = this.#running.get(key);
     if (running) {
       if (!running.ids.includes(fetch.fetch_id)) running.ids.push(fetch.fetch_id);

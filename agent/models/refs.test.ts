@@ -1,6 +1,8 @@
 import path from "node:path";
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { modelTarget, sameModelKey } from "./refs.ts";
+import { modelKey, modelKeyOfPath } from "../../shared/models.ts";
+import { modelTarget } from "./refs.ts";
 import { fetchSpec } from "./spec.ts";
 
 const SHA = "a".repeat(64);
@@ -25,10 +27,68 @@ describe("where a fetched model goes", () => {
     }
   });
 
-  test("a job's canonical folder and a fetch's models.ini folder name the same file", () => {
-    expect(sameModelKey("diffusion_models/flux.gguf")).toBe(sameModelKey("unet/flux.gguf"));
-    expect(sameModelKey("text_encoders\\t5.gguf")).toBe("clip/t5.gguf");
-    expect(sameModelKey("loras/a.safetensors")).not.toBe(sameModelKey("loras/b.safetensors"));
+});
+
+/** A ComfyUI models folder and its aliases: one file to ComfyUI whichever is written. */
+const FOLDERS: Record<string, string[]> = {
+  unet: ["unet", "diffusion_models", "unet_gguf"],
+  clip: ["clip", "text_encoders", "clip_gguf"],
+  controlnet: ["controlnet", "t2i_adapter"],
+  checkpoints: ["checkpoints"],
+  loras: ["loras"],
+  ultralytics: ["ultralytics"],
+};
+const part = fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,8}$/);
+const anyCase = (s: string) => fc.array(fc.boolean(), { minLength: s.length, maxLength: s.length }).map((up) => [...s].map((ch, i) => (up[i] ? ch.toUpperCase() : ch)).join(""));
+/** One model file spelled many ways: folder alias and case, where its subfolders sit (folder or name), `/` or `\\`. */
+const spellings = fc
+  .record({
+    canonical: fc.constantFrom(...Object.keys(FOLDERS)),
+    sub: fc.array(part, { maxLength: 3 }),
+    file: part.map((p) => `${p}.safetensors`),
+  })
+  .chain(({ canonical, sub, file }) =>
+    fc.record({
+      model: fc.constant({ canonical, sub, file }),
+      folder: fc.constantFrom(...FOLDERS[canonical]!).chain(anyCase),
+      split: fc.integer({ min: 0, max: sub.length }),
+      sep: fc.constantFrom("/", "\\"),
+    }),
+  )
+  .map(({ model, folder, split, sep }) => ({
+    model,
+    /** As the edge's models.ini section names it (subfolders in the folder), or a job's graph (subfolders in the name): anything between. */
+    ref: { folder: [folder, ...model.sub.slice(0, split)].join("/"), name: [...model.sub.slice(split), model.file].join(sep) },
+  }));
+
+describe("one key for one model file, on the edge and on the agent", () => {
+  test("modelKey is the canonical folder, then the subfolders and the file as written, whatever the spelling", () => {
+    fc.assert(
+      fc.property(spellings, ({ model, ref }) => {
+        const key = [model.canonical, ...model.sub, model.file].join("/");
+        // The edge keys its fetch book and catalog by modelKey(ref); the agent its fetches and store by the same.
+        expect(modelKey(ref)).toBe(key);
+        // A job's `models` reach the agent as `folder/name` text: the same key.
+        expect(modelKeyOfPath(`${ref.folder}/${ref.name}`)).toBe(key);
+        expect(modelKeyOfPath(key)).toBe(key);
+        const target = modelTarget("/m", ref);
+        if (!("problem" in target)) expect(target.key).toBe(key);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("two spellings of one file share a key; files in other subfolders or of another case do not", () => {
+    fc.assert(
+      fc.property(spellings, spellings, ({ model: a, ref: ra }, { model: b, ref: rb }) => {
+        const same = a.canonical === b.canonical && a.file === b.file && a.sub.join("/") === b.sub.join("/");
+        expect(modelKey(ra) === modelKey(rb)).toBe(same);
+      }),
+      { numRuns: 500 },
+    );
+    expect(modelKey({ folder: "diffusion_models/sub", name: "x.gguf" })).toBe(modelKey({ folder: "unet", name: "sub\\x.gguf" }));
+    expect(modelKey({ folder: "Checkpoints/Sub", name: "x.safetensors" })).toBe("checkpoints/Sub/x.safetensors");
+    expect(modelKey({ folder: "checkpoints/sub", name: "x.safetensors" })).not.toBe(modelKey({ folder: "checkpoints", name: "Sub/x.safetensors" }));
   });
 });
 

@@ -1,24 +1,8 @@
 import path from "node:path";
-import { canonicalFolder, type ModelRef } from "../../shared/models.ts";
-
-/** `folder/name` as the protocol writes a model (`model_store.fetched`, a job's `models`). */
-export function modelKey(ref: ModelRef): string {
-  return `${ref.folder}/${ref.name}`.replaceAll("\\", "/");
-}
-
-/**
- * The key two spellings of one model share: `diffusion_models/x.gguf` and `unet/x.gguf` are one
- * file to ComfyUI, and a job's `models` use the canonical folder while a fetch uses the models.ini one.
- */
-export function sameModelKey(key: string): string {
-  const normal = key.replaceAll("\\", "/");
-  const slash = normal.indexOf("/");
-  if (slash < 0) return normal;
-  return `${canonicalFolder(normal.slice(0, slash))}/${normal.slice(slash + 1)}`;
-}
+import { modelKey, type ModelRef } from "../../shared/models.ts";
 
 export type ModelTarget = {
-  /** `folder/name`, with `/`. */
+  /** The model's key (shared/models.ts `modelKey`): the edge keys its fetches the same way. */
   key: string;
   /** Where the verified file goes: `<models dir>/<folder>/<name>`. */
   file: string;

@@ -1,10 +1,10 @@
 import { rm, stat } from "node:fs/promises";
 import type { Logger } from "pino";
-import type { ModelRef } from "../../shared/models.ts";
+import { modelKey, modelKeyOfPath, type ModelRef } from "../../shared/models.ts";
 import type { ModelStore as ModelStoreFacts } from "../../shared/protocol.ts";
 import { freeBytes } from "./disk.ts";
 import { loadRecords, removeDownloadLeftovers, saveRecords, type FetchedRecord } from "./records.ts";
-import { modelKey, modelTarget, sameModelKey, type ModelTarget } from "./refs.ts";
+import { modelTarget, type ModelTarget } from "./refs.ts";
 import { planRoom } from "./room.ts";
 
 export type ModelStoreOptions = {
@@ -48,8 +48,9 @@ export class ModelStore {
 
   private constructor(opts: ModelStoreOptions, records: Map<string, FetchedRecord>) {
     this.#opts = opts;
-    this.#records = records;
-    this.#pinned = new Set(opts.pinned.map(sameModelKey));
+    // Keyed by modelKey whatever key an earlier version wrote them under.
+    this.#records = new Map([...records.values()].map((r) => [modelKey(r), r]));
+    this.#pinned = new Set(opts.pinned.map(modelKeyOfPath));
   }
 
   /** Reads the records of earlier runs (dropping those whose files are gone or changed). */
@@ -75,7 +76,7 @@ export class ModelStore {
 
   /** Whether this agent fetched the file (and so may replace or evict it). */
   isFetched(key: string): boolean {
-    return this.#records.has(key);
+    return this.#records.has(modelKeyOfPath(key));
   }
 
   /** What `hello`, `inventory` and `fetch_result` say about the store. */
@@ -87,11 +88,11 @@ export class ModelStore {
 
   /** A job starts with these models (`folder/name`): they are the most recently used now. */
   touch(keys: readonly string[]): void {
-    const wanted = new Set(keys.map(sameModelKey));
+    const wanted = new Set(keys.map(modelKeyOfPath));
     const now = this.#now();
     let changed = false;
     for (const [key, record] of this.#records) {
-      if (!wanted.has(sameModelKey(key))) continue;
+      if (!wanted.has(key)) continue;
       record.last_used = now;
       changed = true;
     }
@@ -171,10 +172,10 @@ export class ModelStore {
   }
 
   #candidates(inUse: Iterable<string>, except: string): { key: string; bytes: number }[] {
-    const busy = new Set([...inUse].map(sameModelKey));
-    busy.add(sameModelKey(except));
+    const busy = new Set([...inUse].map(modelKeyOfPath));
+    busy.add(modelKeyOfPath(except));
     return [...this.#records.entries()]
-      .filter(([key, r]) => r.state === "complete" && !this.#pinned.has(sameModelKey(key)) && !busy.has(sameModelKey(key)))
+      .filter(([key, r]) => r.state === "complete" && !this.#pinned.has(key) && !busy.has(key))
       .sort(([, a], [, b]) => a.last_used - b.last_used)
       .map(([key, r]) => ({ key, bytes: r.bytes ?? 0 }));
   }
