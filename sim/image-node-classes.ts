@@ -1,12 +1,14 @@
 import type { InputDef, NodeClassDef } from "./node-classes.ts";
+import { DITHERS } from "./quantize.ts";
+import { SPACING_COLORS, STITCH_DIRECTIONS } from "./stitch.ts";
 
 /**
  * ComfyUI's core image nodes that need no model, with the inputs, ranges, categories and display
  * names of ComfyUI 0.3.64: nodes.py (EmptyImage, ImageScale, ImageScaleBy, ImageInvert, ImageBatch,
  * ImagePadForOutpaint; display names from its NODE_DISPLAY_NAME_MAPPINGS),
- * comfy_extras/nodes_post_processing.py (ImageBlend, ImageBlur, ImageSharpen,
+ * comfy_extras/nodes_post_processing.py (ImageBlend, ImageBlur, ImageQuantize, ImageSharpen,
  * ImageScaleToTotalPixels) and comfy_extras/nodes_images.py (ImageCrop, RepeatImageBatch,
- * ImageFromBatch, SaveAnimatedWEBP).
+ * ImageFromBatch, ImageStitch, SaveAnimatedWEBP, SaveAnimatedPNG).
  */
 
 const MAX_RESOLUTION = 16384;
@@ -87,6 +89,15 @@ export const IMAGE_NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
     },
     outputs: ["IMAGE"],
   },
+  ImageQuantize: {
+    category: "image/postprocessing", displayName: "Image Quantize", pythonModule: POST,
+    required: {
+      image: ["IMAGE"],
+      colors: ["INT", { default: 256, min: 1, max: 256, step: 1 }],
+      dither: [DITHERS],
+    },
+    outputs: ["IMAGE"],
+  },
   ImageSharpen: {
     category: "image/postprocessing", displayName: "Image Sharpen", pythonModule: POST,
     required: {
@@ -108,6 +119,18 @@ export const IMAGE_NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
   ImageCrop: {
     category: "image/transform", displayName: "Image Crop", pythonModule: IMAGES,
     required: { image: ["IMAGE"], width: size(512, 1), height: size(512, 1), x: size(0, 0), y: size(0, 0) },
+    outputs: ["IMAGE"],
+  },
+  ImageStitch: {
+    category: "image/transform", displayName: "Image Stitch", pythonModule: IMAGES,
+    required: {
+      image1: ["IMAGE"],
+      direction: [STITCH_DIRECTIONS, { default: "right" }],
+      match_image_size: ["BOOLEAN", { default: true }],
+      spacing_width: ["INT", { default: 0, min: 0, max: 1024, step: 2 }],
+      spacing_color: [SPACING_COLORS, { default: "white" }],
+    },
+    optional: { image2: ["IMAGE"] },
     outputs: ["IMAGE"],
   },
   RepeatImageBatch: {
@@ -133,6 +156,18 @@ export const IMAGE_NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
       lossless: ["BOOLEAN", { default: true }],
       quality: ["INT", { default: 80, min: 0, max: 100 }],
       method: [["default", "fastest", "slowest"]],
+    },
+    hidden: { prompt: "PROMPT", extra_pnginfo: "EXTRA_PNGINFO" },
+    outputs: [],
+    outputNode: true,
+  },
+  SaveAnimatedPNG: {
+    category: "image/animation", pythonModule: IMAGES,
+    required: {
+      images: ["IMAGE"],
+      filename_prefix: ["STRING", { default: "ComfyUI" }],
+      fps: ["FLOAT", { default: 6.0, min: 0.01, max: 1000.0, step: 0.01 }],
+      compress_level: ["INT", { default: 4, min: 0, max: 9 }],
     },
     hidden: { prompt: "PROMPT", extra_pnginfo: "EXTRA_PNGINFO" },
     outputs: [],

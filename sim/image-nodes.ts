@@ -12,7 +12,7 @@ import { framePixels, type Picture, picture, toBytes } from "./picture.ts";
 const num = (v: unknown): number => Number(v);
 
 /** A picture of the same batch whose image `i` is `op` of the source's image `i`. */
-function mapped(src: Picture, width: number, height: number, tag: string, op: (f: Frame) => Float32Array): Picture {
+export function mapped(src: Picture, width: number, height: number, tag: string, op: (f: Frame) => Float32Array): Picture {
   return {
     width, height, batch: Math.max(1, src.batch), key: `${src.key}|${tag}`,
     pixels: (i) => op({ width: src.width, height: src.height, data: framePixels(src, i) }),
@@ -20,7 +20,7 @@ function mapped(src: Picture, width: number, height: number, tag: string, op: (f
 }
 
 /** torch's error for an interpolation to nothing (a scale that rounds a side to 0). */
-function checkSize(ctx: RunContext, src: Picture, width: number, height: number): void {
+export function checkSize(ctx: RunContext, src: Picture, width: number, height: number): void {
   if (width >= 1 && height >= 1) return;
   throw new NodeFailure("RuntimeError", "Input and output sizes should be greater than 0, but got " +
     `input (H: ${src.height}, W: ${src.width}) output (H: ${height}, W: ${width})`, tracebackFor(ctx.classType));

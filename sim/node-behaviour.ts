@@ -2,6 +2,7 @@ import type { SavedImage, SimFiles } from "./files.ts";
 import type { ModelFolders } from "./folders.ts";
 import { missingModel, NodeFailure, tracebackFor } from "./node-errors.ts";
 import { IMAGE_BEHAVIOURS, loadPixels } from "./image-nodes.ts";
+import { MORE_IMAGE_BEHAVIOURS } from "./image-nodes-more.ts";
 import { described, encodeImage, imagesToSave, type Picture, picture } from "./picture.ts";
 
 export { type Picture, picture } from "./picture.ts";
@@ -108,6 +109,7 @@ function loraStack(i: Record<string, unknown>): NodeResult {
 
 export const BEHAVIOURS: Readonly<Record<string, Behaviour>> = {
   ...IMAGE_BEHAVIOURS,
+  ...MORE_IMAGE_BEHAVIOURS,
   ParamString: value,
   ParamInt: value,
   ParamFloat: value,

@@ -8,7 +8,7 @@ import zlib from "node:zlib";
  * zlib checksum is combined arithmetically instead of re-reading megabytes of zeros.
  */
 
-const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+export const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const FINAL_EMPTY_BLOCK = Buffer.from([0x03, 0x00]);
 const ZLIB_HEADER = Buffer.from([0x78, 0x01]);
 const ADLER_BASE = 65521;
@@ -89,7 +89,7 @@ function repeatRows(width: number, rows: number): Piece {
   return p;
 }
 
-function chunk(type: string, data: Buffer): Buffer {
+export function chunk(type: string, data: Buffer): Buffer {
   const out = Buffer.alloc(12 + data.length);
   out.writeUInt32BE(data.length, 0);
   out.write(type, 4, "latin1");
