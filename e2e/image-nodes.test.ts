@@ -73,4 +73,21 @@ describe("no-model image graphs over the real stack", () => {
     const body = Buffer.from(await (await fetch(out!.url)).arrayBuffer());
     expect(await sharp(body).metadata()).toMatchObject({ format: "webp", pages: 2 });
   });
+
+  it("SaveAnimatedPNG delivers one APNG with a frame per image, kept whole when the job asks for jpeg", async () => {
+    const task = await runGraph({
+      "1": { class_type: "EmptyImage", inputs: { width: 20, height: 12, batch_size: 1, color: 0xffffff } },
+      "2": { class_type: "RepeatImageBatch", inputs: { image: ["1", 0], amount: 3 } },
+      "3": { class_type: "ImageQuantize", inputs: { image: ["2", 0], colors: 4, dither: "none" } },
+      "4": { class_type: "SaveAnimatedPNG", inputs: { images: ["3", 0], filename_prefix: "stack_apng", fps: 5, compress_level: 4 } },
+    }, { output_format: "jpeg" });
+    const [out, ...rest] = task.result!.outputs;
+    expect(rest).toEqual([]);
+    expect(out).toMatchObject({ content_type: "image/png", node_id: "4", width: 20, height: 12 });
+    const body = Buffer.from(await (await fetch(out!.url)).arrayBuffer());
+    // acTL (animation control) carries the frame count; a still re-encode would have dropped it.
+    const actl = body.indexOf("acTL");
+    expect(actl).toBeGreaterThan(0);
+    expect(body.readUInt32BE(actl + 4)).toBe(3);
+  });
 });
