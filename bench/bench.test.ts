@@ -1,18 +1,19 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/local/edge.ts";
+import { buildAgentBundle } from "../scripts/agent-bundle.ts";
 import { ResultSchema, type BenchRun } from "./result.ts";
 import type { Latency } from "./stats.ts";
 
 const out = mkdtempSync(join(tmpdir(), "bench-smoke-"));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-function runSmoke(): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runSmoke(...extra: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, "bench/bin.ts"), "--smoke", "--quiet", "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [join(ROOT, "bench/bin.ts"), "--smoke", "--quiet", "--out", out, ...extra], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -61,6 +62,25 @@ describe("npm run bench -- --smoke", () => {
       expect(run.memory.edge_workerd_peak_mb).toBeGreaterThan(0);
       expect(run.memory.agent_peak_mb).toBeGreaterThan(0);
       expect(run.memory.sim_peak_mb).toBeGreaterThan(0);
+    }
+  }, 300_000);
+
+  it("runs its agents from the bundle --agent-bundle names (another commit's agent against this edge)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-other-agent-"));
+    const real = await buildAgentBundle(join(dir, "comfy-agent.mjs"));
+    const marker = join(dir, "started");
+    // The "other" agent: the same bundle behind a first line that leaves a mark, so the run shows which file ran.
+    const other = join(dir, "other-agent.mjs");
+    writeFileSync(other, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, "agent\\n");\nawait import(${JSON.stringify(real)});\n`);
+    try {
+      const { code, stdout, stderr } = await runSmoke("--only", "real", "--agent-bundle", other);
+      expect(code, stderr.slice(-2000)).toBe(0);
+      const result = ResultSchema.parse(JSON.parse(readFileSync(stdout.trim().split("\n").at(-1)!, "utf8")));
+      expect(result.median.errors).toEqual([]);
+      measured(result.median.real_agent!.notify_events);
+      expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("agent\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
 });

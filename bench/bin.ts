@@ -4,6 +4,7 @@ import { relative } from "node:path";
 import { ROOT } from "../scripts/local/edge.ts";
 import { parseOptions, USAGE, UsageError, type BenchOptions } from "./options.ts";
 import { headlineTable, profileText, scenarioTable } from "./report.ts";
+import { useAgentBundle } from "./children.ts";
 import { runBench } from "./run.ts";
 
 /** The profiles worth a screen: submit, the notify path, and one agent at 0 ms renders (pure overhead). */
@@ -23,9 +24,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const o = opts;
+  if (o.agentBundle) useAgentBundle(o.agentBundle);
   const progress = (line: string): void => {
     if (!o.quiet) console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
   };
+  if (o.agentBundle) progress(`agents run ${relative(ROOT, o.agentBundle)}`);
   progress(`mode ${o.mode}, ${o.runs} run(s), load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${cpus().length} CPUs`);
   const { result, file } = await runBench(o, progress);
   if (!o.quiet) {

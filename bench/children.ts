@@ -102,6 +102,11 @@ export function agentBundle(): Promise<string> {
   return bundle;
 }
 
+/** Agents started from now on run this bundle (`--agent-bundle`: another commit's agent against this edge). */
+export function useAgentBundle(file: string): void {
+  bundle = Promise.resolve(file);
+}
+
 /**
  * Starts a real agent process as rigs run it (`node <AGENT_NODE_FLAGS> dist/comfy-agent.mjs`,
  * built by `agentBundle()` first); it connects on its own (watch `GET /agents`).

@@ -32,6 +32,12 @@ describe("bench options", () => {
     expect(() => parse("--bogus")).toThrow(UsageError);
   });
 
+  it("takes --agent-bundle as a path to an existing bundle, and refuses a missing one", () => {
+    expect(parse().agentBundle).toBeNull();
+    expect(parse("--agent-bundle", "bench/options.ts").agentBundle).toMatch(/\/bench\/options\.ts$/);
+    expect(() => parse("--agent-bundle", "no/such/bundle.mjs")).toThrow(/--agent-bundle: no file/);
+  });
+
   it("answers help", () => {
     expect(parseOptions(["--help"])).toBe("help");
   });

@@ -1,4 +1,5 @@
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ROOT } from "../scripts/local/edge.ts";
 
@@ -60,6 +61,8 @@ export interface BenchOptions {
   sections: Section[];
   /** Profile agent processes with `node --cpu-prof` and summarize the hottest functions. */
   cpuProf: boolean;
+  /** Run agents from this bundle instead of one built from the current source (A/B of the agent alone). */
+  agentBundle: string | null;
   outDir: string;
   /** Print the table (off in tests). */
   quiet: boolean;
@@ -74,6 +77,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --renders <list> throughput render times in ms, e.g. 0,100,1000
   --prefetch <list> throughput prefetch settings, e.g. 0,1
   --cpu-prof       profile agent processes (node --cpu-prof) and the edge (workerd's inspector)
+  --agent-bundle <file>  run agents from this bundle (e.g. an older commit's dist/comfy-agent.mjs)
+                   against today's edge and sim: compares the agent alone
   --out <dir>      where result JSON goes (default bench/results)
   --quiet          no table, only the result file path
   -h, --help       this help`;
@@ -99,7 +104,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       options: {
         quick: { type: "boolean" }, smoke: { type: "boolean" }, runs: { type: "string" }, only: { type: "string" },
         agents: { type: "string" }, renders: { type: "string" }, prefetch: { type: "string" },
-        "cpu-prof": { type: "boolean" }, out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "cpu-prof": { type: "boolean" }, "agent-bundle": { type: "string" }, out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }).values;
@@ -114,6 +119,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   const sections = values.only ? values.only.split(",").map((s) => s.trim()).filter(Boolean) : [...SECTIONS];
   const unknown = sections.filter((s) => !(SECTIONS as readonly string[]).includes(s));
   if (unknown.length) throw new UsageError(`--only: unknown section(s) ${unknown.join(", ")}; choose from ${SECTIONS.join(", ")}`);
+  const agentBundle = values["agent-bundle"] === undefined ? null : resolve(values["agent-bundle"]);
+  if (agentBundle !== null && !existsSync(agentBundle)) throw new UsageError(`--agent-bundle: no file ${agentBundle}`);
   const base = mode === "smoke" ? SMOKE : mode === "quick" ? QUICK : FULL;
   const counts: Counts = {
     ...base,
@@ -127,6 +134,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     counts,
     sections: sections as Section[],
     cpuProf: values["cpu-prof"] ?? false,
+    agentBundle,
     outDir: values.out ?? join(ROOT, "bench/results"),
     quiet: values.quiet ?? false,
   };

@@ -44,7 +44,7 @@ export async function runBench(opts: BenchOptions, progress: (line: string) => v
     started_at: started.toISOString(),
     finished_at: new Date().toISOString(),
     machine: machine(loadStart),
-    options: { runs: opts.runs, sections: opts.sections, cpu_prof: opts.cpuProf, counts: opts.counts },
+    options: { runs: opts.runs, sections: opts.sections, cpu_prof: opts.cpuProf, agent_bundle: opts.agentBundle, counts: opts.counts },
     notes: NOTES,
     runs,
     median: { ...medianOfRuns(runs), errors: runs.flatMap((r) => r.errors), profiles: runs.flatMap((r) => r.profiles) },
