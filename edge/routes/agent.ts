@@ -1,4 +1,4 @@
-import { storeOutputBody } from "../uploads/store-output.ts";
+import { readOutputBody, storeOutputBody } from "../uploads/store-output.ts";
 import { z } from "zod";
 import { ApiError, ErrorBodySchema } from "../../shared/errors.ts";
 import { MAX_OUTPUTS_LIMIT } from "../../shared/manifest/schema.ts";
@@ -48,11 +48,15 @@ async function upload(c: AppContext): Promise<Response> {
   if (v !== "ok") throw new ApiError("invalid_signature", "This upload URL is not signed for this lease.");
   if (Number(index) >= MAX_OUTPUTS_LIMIT) throw new ApiError("bad_request", `Output index must be below the grant's max_files (at most ${MAX_OUTPUTS_LIMIT}).`);
   const queue = queueFor(c.env, poolOfTaskId(jobId)!);
+  // The body's start is read (nothing written) while the queue is asked; a refusal still answers first.
+  const reading = readOutputBody(c).then((body) => ({ body }), (error: unknown) => ({ error }));
   // Checked before a byte is written: a settled lease's delivered output must never be replaced.
   if (!(await queue.uploadAllowed(jobId, leaseId, Number(index)))) {
     throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current, or index ${index} is beyond its grant's max_files; nothing was stored.`);
   }
-  const stored = await storeOutputBody(c, key, { job: jobId, lease: leaseId });
+  const read = await reading;
+  if ("error" in read) throw read.error;
+  const stored = await storeOutputBody(c, key, { job: jobId, lease: leaseId }, read.body);
   const kept = await queue.uploadFinished(jobId, leaseId, key, stored);
   if (!kept) throw new ApiError("conflict", `Lease ${leaseId} of ${jobId} is no longer current; the upload was discarded.`);
   return c.json({ key, bytes: stored.bytes, content_type: stored.content_type }, 201);

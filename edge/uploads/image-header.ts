@@ -45,19 +45,28 @@ export function checkImageHeader(head: Uint8Array, declaredType: string, maxPixe
 /**
  * Reads the start of a body (up to HEADER_BYTES, or all of a shorter one) and returns it with a
  * stream that yields the same bytes again followed by the rest, so the whole body can still be
- * stored without being held in memory.
+ * stored without being held in memory. `ended`: the body ended within the head (a declared
+ * length of at most HEADER_BYTES is read one step further to learn that), so `head` is all of it.
  */
-export async function peekBody(body: ReadableStream<Uint8Array>, length: number): Promise<{ head: Uint8Array; whole: ReadableStream<Uint8Array> }> {
+export async function peekBody(
+  body: ReadableStream<Uint8Array>,
+  length: number,
+): Promise<{ head: Uint8Array; whole: ReadableStream<Uint8Array>; ended: boolean }> {
   const reader = body.getReader();
   const want = Math.min(length, HEADER_BYTES);
   const chunks: Uint8Array[] = [];
   let have = 0;
-  while (have < want) {
+  let ended = false;
+  const readChunk = async () => {
     const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    have += value.byteLength;
-  }
+    if (done) ended = true;
+    else {
+      chunks.push(value);
+      have += value.byteLength;
+    }
+  };
+  while (!ended && have < want) await readChunk();
+  if (!ended && have === length && length <= HEADER_BYTES) await readChunk();
   const head = new Uint8Array(have);
   let at = 0;
   for (const c of chunks) {
@@ -80,5 +89,5 @@ export async function peekBody(body: ReadableStream<Uint8Array>, length: number)
       return reader.cancel(reason);
     },
   });
-  return { head, whole };
+  return { head, whole, ended };
 }
