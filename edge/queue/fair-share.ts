@@ -11,14 +11,16 @@
  * given, so it goes back near the front rather than behind its key's backlog.
  */
 export function fairTag(sql: SqlStorage, owner: string, priority: number): number {
-  const last = sql
-    .exec<{ t: number }>(`SELECT fair_tag AS t FROM jobs WHERE state = 'queued' AND owner = ? AND priority = ? ORDER BY fair_tag DESC LIMIT 1`, owner, priority)
-    .toArray()[0]?.t;
-  const head = sql
-    .exec<{ t: number }>(`SELECT fair_tag AS t FROM jobs WHERE state = 'queued' AND priority = ? ORDER BY priority DESC, fair_tag LIMIT 1`, priority)
-    .toArray()[0]?.t;
+  // Both reads in one statement (one call into SQLite per submit); each is null when nothing matches.
+  const { last, head } = sql
+    .exec<{ last: number | null; head: number | null }>(
+      `SELECT (SELECT fair_tag FROM jobs WHERE state = 'queued' AND owner = ? AND priority = ? ORDER BY fair_tag DESC LIMIT 1) AS last,
+              (SELECT fair_tag FROM jobs WHERE state = 'queued' AND priority = ? ORDER BY priority DESC, fair_tag LIMIT 1) AS head`,
+      owner, priority, priority,
+    )
+    .one();
   // An owner with nothing queued starts at the head (ties go by arrival, so just behind it).
-  return Math.max(last === undefined ? -Infinity : last + 1, head ?? 0);
+  return Math.max(last === null ? -Infinity : last + 1, head ?? 0);
 }
 
 /** Where a queued job stands in dispatch order (1-based), priority first, then its fair tag, then arrival. */
