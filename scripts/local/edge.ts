@@ -111,12 +111,13 @@ async function startLocked(
   const host = opts.host ?? "127.0.0.1";
   const publicUrl = (port: number) => opts.vars?.PUBLIC_URL ?? `http://${host}:${port}`;
   // Clients talk straight to the Worker on a direct socket: Miniflare's own entry socket (on a
-  // port of its choosing) adds a proxy hop that costs about 1 ms per request.
+  // port of its choosing) adds a proxy hop that costs about 1 ms per request. The socket names
+  // edge/index.ts's LocalDirect entrypoint, past the assets router (see there).
   const make = (port: number) =>
     new Miniflare({
       host,
       port: 0,
-      unsafeDirectSockets: [{ host, port, proxy: false }],
+      unsafeDirectSockets: [{ host, port, proxy: false, entrypoint: "LocalDirect" }],
       modules: true,
       scriptPath: path,
       compatibilityDate: compat.date,
