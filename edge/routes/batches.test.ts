@@ -124,10 +124,10 @@ describe("batches: an item that cannot be prepared", () => {
 
     started.length = 0;
     released.length = 0;
+    // Not the request's fault: the error goes on unchanged (a 500), the earlier items' holds still given back.
     const broken = await prepareItems(6, prepare(() => new TypeError("graph is not serialisable"))).catch((e: unknown) => e);
-    expect(broken).toBeInstanceOf(ApiError);
-    expect(broken).toMatchObject({ code: "invalid_body", status: 400, details: [{ path: "items.3", rule: "prepare" }] });
-    expect((broken as ApiError).message).toContain("graph is not serialisable");
+    expect(broken).toBeInstanceOf(TypeError);
+    expect((broken as Error).message).toBe("graph is not serialisable");
     expect(released.sort()).toEqual([0, 1, 2]);
 
     const all = await prepareItems(3, async (i) => ({ value: i * 10, release: async () => void released.push(100 + i) }));

@@ -25,20 +25,14 @@ export interface PreparedItem<T> {
 
 /**
  * The error for batch item `i`: its fields under `items.<i>.`, so the client sees which item
- * and which field. A failure that is not an ApiError (nothing the client sent explains it) is
- * still the item's: a 400 naming it, the cause logged for the operator.
+ * and which field. Anything else is the server's fault, not the request's: it goes on as it is
+ * (a 500 from the app's error handler, which logs it and shows no stack).
  */
-export function itemError(i: number, e: unknown): ApiError {
+export function itemError(i: number, e: unknown): unknown {
+  if (!isApiError(e)) return e;
   const at = `items.${i}`;
-  if (isApiError(e)) {
-    const details = e.details?.length ? e.details.map((d) => ({ ...d, path: `${at}.${d.path}` })) : [{ path: at, rule: e.code, message: e.message }];
-    return new ApiError(e.code, `Batch item ${i}: ${e.message}`, details, e.headers);
-  }
-  const cause = e instanceof Error ? e.message : String(e);
-  console.error(JSON.stringify({ msg: "batch item could not be prepared", item: i, error: cause, stack: e instanceof Error ? e.stack : undefined }));
-  return new ApiError("invalid_body", `Batch item ${i} could not be prepared (${cause}); no job of the batch was queued.`, [
-    { path: at, rule: "prepare", message: `could not be prepared: ${cause}` },
-  ]);
+  const details = e.details?.length ? e.details.map((d) => ({ ...d, path: `${at}.${d.path}` })) : [{ path: at, rule: e.code, message: e.message }];
+  return new ApiError(e.code, `Batch item ${i}: ${e.message}`, details, e.headers);
 }
 
 /**
