@@ -4,6 +4,7 @@ import zlib from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sim, startSim } from "./server.ts";
+import { rgbPixels, runGraph, type Saved, viewSaved } from "./image-testing.ts";
 import { getJson, submit, TestClient } from "./testing.ts";
 import type { Graph } from "./validate.ts";
 
@@ -18,32 +19,9 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface Saved {
-  filename: string;
-  subfolder: string;
-  type: string;
-}
-
-async function run(graph: Graph, extra: Record<string, unknown> = {}): Promise<Record<string, Record<string, unknown>>> {
-  const res = await submit(sim, graph, client.clientId, extra);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  const id = res.body.prompt_id as string;
-  await client.finished(id);
-  const history = (await getJson(sim, `/history/${id}`))[id] as { outputs: Record<string, Record<string, unknown>>; status: { status_str: string } };
-  expect(history.status.status_str).toBe("success");
-  return history.outputs;
-}
-
-async function view(img: Saved): Promise<Buffer> {
-  const res = await fetch(`${sim.url}/view?filename=${encodeURIComponent(img.filename)}&subfolder=${img.subfolder}&type=${img.type}`);
-  expect(res.status).toBe(200);
-  return Buffer.from(await res.arrayBuffer());
-}
-
-async function pixels(png: Buffer): Promise<{ width: number; height: number; data: Buffer }> {
-  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data };
-}
+const run = (graph: Graph, extra: Record<string, unknown> = {}) => runGraph(sim, client, graph, extra);
+const view = (img: Saved) => viewSaved(sim, img);
+const pixels = rgbPixels;
 
 async function savedPixels(out: Record<string, Record<string, unknown>>, node: string, index = 0) {
   return pixels(await view((out[node]?.images as Saved[])[index] as Saved));

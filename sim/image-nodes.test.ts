@@ -3,6 +3,7 @@ import path from "node:path";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Sim, startSim } from "./server.ts";
+import { rgbPixels, runGraph, type Saved, viewSaved } from "./image-testing.ts";
 import { getJson, submit, TestClient } from "./testing.ts";
 import type { Graph } from "./validate.ts";
 
@@ -17,33 +18,9 @@ afterAll(async () => {
   await sim.close();
 });
 
-interface Saved {
-  filename: string;
-  subfolder: string;
-  type: string;
-}
-
-/** Runs a graph to the end; returns its history outputs (node id → ui). */
-async function run(graph: Graph): Promise<Record<string, Record<string, unknown>>> {
-  const res = await submit(sim, graph, client.clientId);
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  const id = res.body.prompt_id as string;
-  await client.finished(id);
-  const history = (await getJson(sim, `/history/${id}`))[id] as { outputs: Record<string, Record<string, unknown>>; status: { status_str: string } };
-  expect(history.status.status_str).toBe("success");
-  return history.outputs;
-}
-
-async function view(img: Saved): Promise<Buffer> {
-  const res = await fetch(`${sim.url}/view?filename=${encodeURIComponent(img.filename)}&subfolder=${img.subfolder}&type=${img.type}`);
-  expect(res.status).toBe(200);
-  return Buffer.from(await res.arrayBuffer());
-}
-
-async function pixels(png: Buffer): Promise<{ width: number; height: number; data: Buffer }> {
-  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data };
-}
+const run = (graph: Graph) => runGraph(sim, client, graph);
+const view = (img: Saved) => viewSaved(sim, img);
+const pixels = rgbPixels;
 
 const empty = (width: number, height: number, batch: number, color: number): Graph[string] => ({
   class_type: "EmptyImage", inputs: { width, height, batch_size: batch, color },
