@@ -37,7 +37,12 @@ export async function sha256(text: string): Promise<Uint8Array> {
 
 /** SHA-256 of the text as lowercase hex (graph digests, idempotency hashes, node catalogs). */
 export async function sha256Hex(text: string): Promise<string> {
-  return [...(await sha256(text))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return bytesToHex(await sha256(text));
+}
+
+/** Bytes as lowercase hex, two characters each. */
+export function bytesToHex(bytes: ArrayBuffer | Uint8Array): string {
+  return [...(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function hexToBytes(hex: string): Uint8Array {

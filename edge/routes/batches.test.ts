@@ -5,6 +5,7 @@ import { call } from "../test/http.ts";
 import { drainDefaultPool, succeed } from "../test/queue-driver.ts";
 import { ApiError } from "../../shared/errors.ts";
 import { batchStatus, prepareItems } from "./batches.ts";
+import { pngHeader } from "../test/png.ts";
 
 type Json = Record<string, any>;
 const as = { authorization: `Bearer ${LISTER_KEY}` };
@@ -76,18 +77,6 @@ describe("batches: count on a submit", () => {
   });
 });
 
-/** A PNG as far as the upload's header reader can tell: signature and IHDR with the given size, then filler. */
-function pngHeader(width: number, height: number): Uint8Array {
-  const out = new Uint8Array(8 + 25 + 400);
-  out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const v = new DataView(out.buffer);
-  v.setUint32(8, 13);
-  out.set([0x49, 0x48, 0x44, 0x52], 12);
-  v.setUint32(16, width);
-  v.setUint32(20, height);
-  out.set([8, 2, 0, 0, 0], 24);
-  return out;
-}
 
 describe("batches: an item that cannot be prepared", () => {
   beforeEach(drainDefaultPool);

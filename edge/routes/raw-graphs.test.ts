@@ -4,6 +4,7 @@ import { TestAgent } from "../test/agent-socket.ts";
 import { RAW_KEY, TEST_KEYS } from "../test/bindings.ts";
 import { call } from "../test/http.ts";
 import { drainDefaultPool } from "../test/queue-driver.ts";
+import { pngHeader } from "../test/png.ts";
 
 type Json = Record<string, any>;
 
@@ -218,18 +219,6 @@ describe("raw graphs in /openapi.json", () => {
   });
 });
 
-/** A PNG as far as any header reader can tell: signature and IHDR with the given size, then filler. */
-function pngHeader(width: number, height: number): Uint8Array {
-  const out = new Uint8Array(8 + 25 + 200);
-  out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const v = new DataView(out.buffer);
-  v.setUint32(8, 13);
-  out.set([0x49, 0x48, 0x44, 0x52], 12);
-  v.setUint32(16, width);
-  v.setUint32(20, height);
-  out.set([8, 2, 0, 0, 0], 24);
-  return out;
-}
 
 /** sd15() turned img2img: node 10 loads an image the submit's `images` supplies. */
 function img2img(tag: string): Json {

@@ -5,21 +5,10 @@ import { queueFor } from "../queue/stub.ts";
 import { UploadDesk } from "../uploads/desk.ts";
 import { uploadRegistry } from "../uploads/stub.ts";
 import { call, type Who } from "../test/http.ts";
+import { pngHeader } from "../test/png.ts";
 
 type Json = Record<string, any>;
 
-/** A PNG as far as any header reader can tell: signature and IHDR with the given size, then filler. */
-function pngHeader(width: number, height: number, filler = 400): Uint8Array {
-  const out = new Uint8Array(8 + 25 + filler);
-  out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  const v = new DataView(out.buffer);
-  v.setUint32(8, 13);
-  out.set([0x49, 0x48, 0x44, 0x52], 12); // IHDR
-  v.setUint32(16, width);
-  v.setUint32(20, height);
-  out.set([8, 2, 0, 0, 0], 24);
-  return out;
-}
 
 /** A baseline JPEG's first segments: SOI, a JFIF APP0, then SOF0 with the given size. */
 function jpegHeader(width: number, height: number): Uint8Array {

@@ -4,6 +4,7 @@ import type { AppContext } from "../http/context.ts";
 import { defineRoutes } from "../http/route.ts";
 import type { Workflow } from "../../shared/manifest/schema.ts";
 import { imageBudgetError } from "../../shared/manifest/params.ts";
+import { bytesToHex } from "../auth/keys.ts";
 import { checkImageHeader, peekBody } from "../uploads/image-header.ts";
 import { uploadRegistry } from "../uploads/stub.ts";
 
@@ -19,7 +20,7 @@ const UploadResponseSchema = z.object({
 
 /** "upl_" and 24 random hex characters (the form `image` parameters accept). */
 export function newUploadId(): string {
-  return `upl_${[...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+  return `upl_${bytesToHex(crypto.getRandomValues(new Uint8Array(12)))}`;
 }
 
 /** Checks the declared type and length of an image body before a byte is stored. */

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { TestAgent } from "../test/agent-socket.ts";
 import { call, submit } from "../test/http.ts";
 import { HEADER_BYTES } from "./image-header.ts";
+import { pngHeader } from "../test/png.ts";
 
 type Json = Record<string, any>;
 const agents: TestAgent[] = [];
@@ -10,17 +11,6 @@ afterEach(() => {
   while (agents.length) agents.pop()!.close();
 });
 
-/** A PNG's signature and IHDR chunk (all image-size reads), then `pad` bytes: a body of any size with known dimensions. */
-function pngOf(width: number, height: number, pad: number): Uint8Array {
-  const bytes = new Uint8Array(8 + 25 + pad);
-  bytes.set([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82]);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(16, width);
-  view.setUint32(20, height);
-  bytes.set([8, 6, 0, 0, 0], 24);
-  for (let i = 33; i < bytes.length; i++) bytes[i] = (i * 31) & 255;
-  return bytes;
-}
 
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return [...new Uint8Array(await crypto.subtle.digest("SHA-256", bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -35,7 +25,7 @@ describe("an agent's output as the edge stores it", () => {
     const { body } = await submit({ prompt: "small and large outputs" }, "alice", { priority: 100 });
     const job = await agent.jobFor(body.task_id);
     // One output that fits in the header read (stored from memory), one past it (streamed).
-    const files = [pngOf(64, 32, 1000), pngOf(2048, 1024, HEADER_BYTES + 4096)];
+    const files = [pngHeader(64, 32, 1000), pngHeader(2048, 1024, HEADER_BYTES + 4096)];
     const outputs = [];
     for (const [index, bytes] of files.entries()) {
       const res = await SELF.fetch(`${job.upload.base_url}/${index}?exp=${job.upload.exp}&sig=${job.upload.sig}`, {

@@ -1,5 +1,6 @@
 import { imageSize } from "image-size";
 import { ApiError } from "../../shared/errors.ts";
+import { bytesToHex } from "../auth/keys.ts";
 import type { AppContext } from "../http/context.ts";
 import { imageBodyHeaders } from "../routes/uploads.ts";
 import { peekBody } from "./image-header.ts";
@@ -11,8 +12,6 @@ export interface StoredOutput {
   width: number | null;
   height: number | null;
 }
-
-const hex = (buf: ArrayBuffer): string => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 
 /** An output's body as read before it is stored: its declared type and length, first bytes, dimensions. */
 export interface OutputBody {
@@ -46,7 +45,7 @@ export async function readOutputBody(c: AppContext): Promise<OutputBody> {
     // Not an image header it can read: stored all the same, without dimensions.
   }
   const inHand = ended && head.byteLength === length;
-  const sha256 = inHand ? crypto.subtle.digest("SHA-256", head).then(hex) : null;
+  const sha256 = inHand ? crypto.subtle.digest("SHA-256", head).then(bytesToHex) : null;
   // Settled even if the caller never asks (a refused upload): no unhandled rejection.
   sha256?.catch(() => undefined);
   return { contentType, length, head, whole, sha256, width, height };
@@ -70,7 +69,7 @@ export async function storeOutputBody(c: AppContext, key: string, customMetadata
   const digest = new crypto.DigestStream("SHA-256");
   const hashed = toHash.pipeTo(digest).then(() => digest.digest);
   await putOrRefuse(c, key, stream.readable, contentType, customMetadata, length);
-  return { content_type: contentType, bytes: length, sha256: hex(await hashed), width, height };
+  return { content_type: contentType, bytes: length, sha256: bytesToHex(await hashed), width, height };
 }
 
 async function putOrRefuse(
