@@ -9,6 +9,12 @@ export type PromptListener = {
   onEvent: (event: ComfyEvent) => void;
   /** A live preview of this prompt (a frame without a prompt id goes to the prompt running now). */
   onPreview?: (preview: ComfyPreview) => void;
+  /**
+   * This prompt's `progress_state` frames, unparsed. Each is the prompt's whole picture, so a
+   * listener may keep the latest and parse it when it needs it; without this they come parsed
+   * through `onEvent`.
+   */
+  onState?: (text: string) => void;
   /** The shared socket dropped; events may have been missed. */
   onClose: (reason: string) => void;
 };
@@ -44,6 +50,8 @@ export class ComfyEventHub {
    * start the prompt before `POST /prompt` answers with the id; `adopt` replays them.
    */
   #orphans: { at: number; promptId: string; event: ComfyEvent }[] = [];
+  /** Subscribed prompts whose `POST /prompt` has not answered: while there are any, unknown ids may be theirs. */
+  readonly #unanswered = new Set<string>();
   #closed = false;
   /** Called when the socket drops (ComfyUI may have died): a hint to look at ComfyUI now. */
   onDrop: ((reason: string) => void) | null = null;
@@ -74,10 +82,8 @@ export class ComfyEventHub {
    */
   async subscribe(promptId: string, listener: PromptListener): Promise<() => void> {
     this.#listeners.set(promptId, listener);
-    const unsubscribe = () => {
-      if (this.#listeners.get(promptId) === listener) this.#listeners.delete(promptId);
-      if (this.#current === promptId) this.#current = null;
-    };
+    this.#unanswered.add(promptId);
+    const unsubscribe = this.#unsubscriber(promptId, listener);
     try {
       await this.ready();
     } catch (e) {
@@ -88,21 +94,30 @@ export class ComfyEventHub {
   }
 
   /**
-   * Moves `from`'s listener to `to` (the id ComfyUI answered with) and replays what `to` already
-   * sent; returns the new unsubscribe function.
+   * `POST /prompt` answered for `from` with `to`: moves `from`'s listener to `to` (when ComfyUI
+   * chose its own id) and replays what `to` already sent; returns the new unsubscribe function.
    */
   adopt(from: string, to: string): () => void {
+    this.#unanswered.delete(from);
     const listener = this.#listeners.get(from);
-    this.#listeners.delete(from);
-    if (this.#current === from) this.#current = to;
+    if (from !== to) {
+      this.#listeners.delete(from);
+      if (this.#current === from) this.#current = to;
+    }
     if (!listener) return () => {};
     this.#listeners.set(to, listener);
     const replay = this.#orphans.filter((o) => o.promptId === to);
-    this.#orphans = this.#orphans.filter((o) => o.promptId !== to);
+    this.#orphans = this.#unanswered.size === 0 ? [] : this.#orphans.filter((o) => o.promptId !== to);
     for (const o of replay) listener.onEvent(o.event);
+    return this.#unsubscriber(to, listener);
+  }
+
+  #unsubscriber(promptId: string, listener: PromptListener): () => void {
     return () => {
-      if (this.#listeners.get(to) === listener) this.#listeners.delete(to);
-      if (this.#current === to) this.#current = null;
+      if (this.#listeners.get(promptId) !== listener) return;
+      this.#listeners.delete(promptId);
+      this.#unanswered.delete(promptId);
+      if (this.#current === promptId) this.#current = null;
     };
   }
 
@@ -138,12 +153,17 @@ export class ComfyEventHub {
 
   /**
    * `progress_state` repeats every node of a prompt on every step and goes to every socket:
-   * only ours are parsed (a frame in another key order is parsed and left to `#accept`).
+   * others' are dropped and ours go unparsed to the listener's `onState` (a frame in another
+   * key order is parsed and left to `#accept`).
    */
   #admit(type: string, text: string): boolean {
     if (type !== "progress_state") return true;
     const promptId = LEADING_PROMPT_ID.exec(text.slice(0, 240))?.[1];
-    return promptId === undefined || this.#listeners.has(promptId);
+    if (promptId === undefined) return true;
+    const listener = this.#listeners.get(promptId);
+    if (!listener?.onState) return listener !== undefined;
+    listener.onState(text);
+    return false;
   }
 
   /** Decides before any schema parse whether a frame concerns a subscribed prompt. */
@@ -154,8 +174,9 @@ export class ComfyEventHub {
     if (typeof promptId !== "string") return this.#current !== null;
     // Sent to every socket, other clients' prompts included.
     if (type === "progress_state") return this.#listeners.has(promptId);
-    // Only this client's prompts reach its socket, so an unknown id is one awaiting `adopt`.
-    return true;
+    // Only this client's prompts reach its socket: an unknown id may be one awaiting `adopt`,
+    // else it is an ended prompt's last word (`executing {node: null}` after its success).
+    return this.#listeners.has(promptId) || promptId === this.#current || this.#unanswered.size > 0;
   }
 
   #route(event: ComfyEvent): void {
@@ -166,6 +187,7 @@ export class ComfyEventHub {
     else if (ENDS.has(event.type) && this.#current === promptId) this.#current = null;
     const listener = this.#listeners.get(promptId);
     if (listener) return listener.onEvent(event);
+    if (this.#unanswered.size === 0) return;
     const now = Date.now();
     this.#orphans = this.#orphans.filter((o) => now - o.at < ORPHAN_MS).slice(-(MAX_ORPHANS - 1));
     this.#orphans.push({ at: now, promptId, event });

@@ -67,6 +67,12 @@ export class ProgressMeter {
     this.#update();
   }
 
+  /** `execution_success`: every node that started has finished (the last snapshot may not have been read). */
+  settle(): void {
+    for (const id of [...this.#partial.keys()]) this.#finish(id);
+    this.#update();
+  }
+
   #finish(id: string): void {
     if (!this.#nodes.has(id)) return;
     this.#partial.delete(id);

@@ -4,7 +4,14 @@ import type { ComfyClient } from "./client.ts";
 import type { ComfyEventHub, PromptListener } from "./event-hub.ts";
 import type { EventSocket } from "./events.ts";
 import { ProgressMeter } from "./progress-meter.ts";
-import type { ComfyEvent, ExecutionErrorData } from "./schemas.ts";
+import { ProgressStateSchema, type ComfyEvent, type ExecutionErrorData } from "./schemas.ts";
+
+/**
+ * How long the latest `progress_state` waits before it is parsed. ComfyUI sends one per node
+ * start, step and finish, each the prompt's whole picture: only the last of a burst counts,
+ * and a short prompt ends before any needs parsing.
+ */
+const STATE_SETTLE_MS = 50;
 
 /**
  * `percent`: the prompt's progress, 0..100, never lower than before (see ProgressMeter).
@@ -67,6 +74,9 @@ export class PromptWatch {
   /** The current node's own steps, when it reports more than one. */
   #steps: { node: string; value: number; max: number } | null = null;
   readonly #meter: ProgressMeter;
+  /** The latest `progress_state` of this prompt, unparsed, and the timer that will parse it. */
+  #stateText: string | null = null;
+  #stateTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   constructor(comfy: ComfyClient, ids: { clientId: string; promptId: string }, graph: Record<string, unknown>, hooks: WatchHooks) {
@@ -87,6 +97,7 @@ export class PromptWatch {
   async open(): Promise<void> {
     const listener: PromptListener = {
       onEvent: (e) => this.#onEvent(e),
+      onState: (text) => this.#stashState(text),
       ...(this.#hooks.onPreview ? { onPreview: this.#hooks.onPreview } : {}),
       onClose: (why) => {
         this.#hooks.log?.debug({ prompt_id: this.#promptId, why }, "ComfyUI socket closed; polling /history");
@@ -114,7 +125,6 @@ export class PromptWatch {
   adopt(promptId: string): void {
     const unclaimed = this.#unclaimed ?? [];
     this.#unclaimed = null;
-    if (promptId === this.#promptId) return;
     const from = this.#promptId;
     this.#promptId = promptId;
     const hub = this.#hooks.events;
@@ -122,6 +132,7 @@ export class PromptWatch {
       this.#unsubscribe = hub.adopt(from, promptId);
       return;
     }
+    if (promptId === from) return;
     for (const event of unclaimed) this.#onEvent(event);
   }
 
@@ -158,10 +169,39 @@ export class PromptWatch {
 
   close(): void {
     this.#closed = true;
+    this.#dropState();
     this.#socket?.close();
     this.#socket = null;
     this.#unsubscribe?.();
     this.#unsubscribe = null;
+  }
+
+  #stashState(text: string): void {
+    this.#stateText = text;
+    if (this.#stateTimer === null && !this.finished) {
+      this.#stateTimer = setTimeout(() => this.#applyState(), STATE_SETTLE_MS);
+      this.#stateTimer.unref();
+    }
+  }
+
+  #applyState(): void {
+    const text = this.#stateText;
+    this.#dropState();
+    if (text === null || this.finished || this.#closed) return;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const parsed = ProgressStateSchema.safeParse(json);
+    if (parsed.success) this.#onEvent(parsed.data);
+  }
+
+  #dropState(): void {
+    if (this.#stateTimer !== null) clearTimeout(this.#stateTimer);
+    this.#stateTimer = null;
+    this.#stateText = null;
   }
 
   #onEvent(event: ComfyEvent): void {
@@ -207,15 +247,23 @@ export class PromptWatch {
         const before = this.#meter.percent;
         this.#meter.states(event.data.nodes);
         const current = this.#currentNode === null ? undefined : event.data.nodes[this.#currentNode];
-        if (current && current.state === "running" && current.max > 1) this.#steps = { node: this.#currentNode as string, value: current.value, max: current.max };
+        // A snapshot may be older than the last `progress`: steps never go back.
+        if (current && current.state === "running" && current.max > 1 && !(this.#steps?.node === this.#currentNode && this.#steps.value > current.value)) {
+          this.#steps = { node: this.#currentNode as string, value: current.value, max: current.max };
+        }
         // Only news is worth a message: most snapshots repeat what `progress`/`executing` said.
         if (this.#meter.percent > before) this.#report(this.#currentNode);
         return;
       }
-      case "execution_success":
+      case "execution_success": {
+        // A pending snapshot (its last node finished) is not worth parsing now: success says as much.
+        const before = this.#meter.percent;
+        this.#meter.settle();
+        if (this.#meter.percent > before) this.#report(this.#currentNode);
         this.#succeeded = true;
         this.#finish();
         return;
+      }
       case "execution_error":
         this.error = event.data;
         this.#hooks.onChange();
@@ -247,6 +295,7 @@ export class PromptWatch {
 
   #finish(): void {
     this.finished = true;
+    this.#dropState();
     this.#hooks.onChange();
   }
 
