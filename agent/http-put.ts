@@ -1,6 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { HandBack, originDispatcher, type ProxyEnv } from "./http-dispatcher.ts";
+import { readText } from "./read-text.ts";
 
 export type PutOptions = {
   /** Aborting rejects with `signal.reason`. */
@@ -55,7 +56,7 @@ export async function putStream(
       bodyTimeout: opts.timeoutMs,
       ...(signal ? { signal } : {}),
     });
-    const text = await readCapped(res.body);
+    const text = await readText(res.body, MAX_REPLY_BYTES);
     route.handBack.ended();
     return { status: res.statusCode, text };
   } catch (e) {
@@ -76,12 +77,3 @@ function routeTo(origin: string, env: ProxyEnv): Route {
   return route;
 }
 
-async function readCapped(body: AsyncIterable<Buffer>): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_REPLY_BYTES) chunks.push(chunk);
-    size += chunk.length;
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}

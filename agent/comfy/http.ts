@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { HandBack, originDispatcher, type ProxyEnv } from "../http-dispatcher.ts";
+import { readText } from "../read-text.ts";
 import { ComfyError } from "./errors.ts";
 
 export type HttpCall = {
@@ -136,7 +137,7 @@ export class ComfyHttp {
       return { status, headers, body: res.body };
     }
     try {
-      const text = await res.body.text();
+      const text = await readText(res.body);
       this.#handBack.ended();
       return { status, headers, text };
     } catch (e) {
