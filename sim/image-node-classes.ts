@@ -76,7 +76,7 @@ export const IMAGE_NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
       image1: ["IMAGE"],
       image2: ["IMAGE"],
       blend_factor: ["FLOAT", { default: 0.5, min: 0.0, max: 1.0, step: 0.01 }],
-      blend_mode: [["normal", "multiply", "screen", "overlay", "soft_light"]],
+      blend_mode: [["normal", "multiply", "screen", "overlay", "soft_light", "difference"]],
     },
     outputs: ["IMAGE"],
   },
@@ -103,7 +103,8 @@ export const IMAGE_NODE_CLASSES: Readonly<Record<string, NodeClassDef>> = {
     required: {
       image: ["IMAGE"],
       sharpen_radius: ["INT", { default: 1, min: 1, max: 31, step: 1 }],
-      alpha: ["FLOAT", { default: 1.0, min: 0.1, max: 5.0, step: 0.1 }],
+      sigma: ["FLOAT", { default: 1.0, min: 0.1, max: 10.0, step: 0.01 }],
+      alpha: ["FLOAT", { default: 1.0, min: 0.0, max: 5.0, step: 0.01 }],
     },
     outputs: ["IMAGE"],
   },

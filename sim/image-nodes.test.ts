@@ -78,7 +78,7 @@ describe("no-model image graphs", () => {
     expect([last.width, last.height, last.data[0]]).toEqual([10, 8, 200]);
   });
 
-  it("a chain of ImageBlur softens a hard edge and darkens the zero-padded border, as conv2d does", async () => {
+  it("a chain of ImageBlur softens a hard edge and keeps a flat border flat (reflect padding, as ComfyUI pads)", async () => {
     const out = await run({
       "1": empty(32, 16, 1, 0xffffff),
       "2": { class_type: "ImagePadForOutpaint", inputs: { image: ["1", 0], left: 0, top: 0, right: 32, bottom: 0, feathering: 0 } },
@@ -93,7 +93,8 @@ describe("no-model image graphs", () => {
     expect(at(50, 8)).toBe(127);
     expect(at(31, 8)).toBeLessThan(255);
     expect(at(32, 8)).toBeGreaterThan(127);
-    expect(at(10, 0)).toBeLessThan(255);
+    expect(at(10, 0)).toBe(255);
+    expect(at(0, 0)).toBe(255);
   });
 
   it("RepeatImageBatch repeats the batch, ImageFromBatch picks from it, SaveImage writes one file per image", async () => {
@@ -132,7 +133,7 @@ describe("no-model image graphs", () => {
   it("ImageSharpen, ImageBlend and ImageScaleToTotalPixels compute ComfyUI's values", async () => {
     const out = await run({
       "1": empty(32, 32, 1, 0x808080),
-      "2": { class_type: "ImageSharpen", inputs: { image: ["1", 0], sharpen_radius: 1, alpha: 1.0 } },
+      "2": { class_type: "ImageSharpen", inputs: { image: ["1", 0], sharpen_radius: 1, sigma: 1.0, alpha: 1.0 } },
       "3": { class_type: "ImageBlend", inputs: { image1: ["1", 0], image2: ["1", 0], blend_factor: 0.5, blend_mode: "screen" } },
       "4": { class_type: "ImageScaleToTotalPixels", inputs: { image: ["1", 0], upscale_method: "area", megapixels: 0.01 } },
       "5": save("2", "sharp"),
@@ -141,15 +142,37 @@ describe("no-model image graphs", () => {
     });
     const first = async (id: string) => pixels(await view((out[id]?.images as Saved[])[0] as Saved));
     const sharpened = await first("5");
-    // Flat inside (float rounding may truncate to 127, as conv2d's may); at the zero-padded corner 4 of the 9 taps see the image: (9 + 1 - 4) * 0.502 clamps to 1.
+    // A flat image stays flat, corners too: reflect padding (float rounding may truncate to 127, as conv2d's may).
     expect(Math.abs((sharpened.data[(16 * 32 + 16) * 3] as number) - 128)).toBeLessThanOrEqual(1);
-    expect(sharpened.data[0]).toBe(255);
+    expect(Math.abs((sharpened.data[0] as number) - 128)).toBeLessThanOrEqual(1);
     const x = 128 / 255;
     const screen = 1 - (1 - x) * (1 - x);
     expect(Math.abs(((await first("6")).data[0] as number) - 255 * (0.5 * x + 0.5 * screen))).toBeLessThanOrEqual(1);
     // int(0.01 * 1024 * 1024) = 10485 pixels: sqrt(10485 / 1024) * 32 rounds to 102.
     const total = await first("7");
     expect([total.width, total.height]).toEqual([102, 102]);
+  });
+
+  it("ImageSharpen is ComfyUI's unsharp kernel (Gaussian × -10α, centre raised to sum 1): an edge overshoots both ways; ImageBlend has difference", async () => {
+    const out = await run({
+      "1": empty(32, 8, 1, 0x404040),
+      "2": { class_type: "ImagePadForOutpaint", inputs: { image: ["1", 0], left: 0, top: 0, right: 32, bottom: 0, feathering: 0 } },
+      "3": { class_type: "ImageSharpen", inputs: { image: ["2", 0], sharpen_radius: 1, sigma: 1.0, alpha: 1.0 } },
+      "4": { class_type: "ImageBlend", inputs: { image1: ["2", 0], image2: ["1", 0], blend_factor: 1.0, blend_mode: "difference" } },
+      "5": save("3", "sharp_edge"),
+      "6": save("4", "difference"),
+    });
+    const first = async (id: string) => pixels(await view((out[id]?.images as Saved[])[0] as Saved));
+    const sharp = await first("5");
+    const at = (x: number): number => sharp.data[(4 * 64 + x) * 3] as number;
+    // 1-D weights e^-½, 1, e^-½ normalised: left of the edge 11·0.251 - 10·0.319 < 0, right of it 11·0.5 - 10·0.432 > 1.
+    expect([at(31), at(32)]).toEqual([0, 255]);
+    expect(Math.abs(at(10) - 64)).toBeLessThanOrEqual(1);
+    expect(Math.abs(at(50) - 127)).toBeLessThanOrEqual(1);
+    // image2 is scaled to image1's 64×8 first; x - y where they agree is 0, and a negative difference clamps to 0.
+    const diff = await first("6");
+    expect(diff.width).toBe(64);
+    expect(diff.data[(4 * 64 + 2) * 3]).toBe(0);
   });
 
   it("SaveAnimatedWEBP writes ONE animated webp with a frame per image and answers animated: [true]", async () => {
@@ -192,6 +215,21 @@ describe("image node failures", () => {
     expect(error.data).toMatchObject({
       node_id: "2", node_type: "ImageScaleBy", exception_type: "RuntimeError",
       exception_message: expect.stringContaining("Input and output sizes should be greater than 0, but got input (H: 30, W: 40) output (H: 0, W: 0)"),
+    });
+  });
+
+  it("a blur radius not smaller than a side fails the node as torch's reflect padding does", async () => {
+    const res = await submit(sim, {
+      "1": empty(6, 4, 2, 0),
+      "2": { class_type: "ImageBlur", inputs: { image: ["1", 0], blur_radius: 5, sigma: 1.0 } },
+      "3": save("2", "never"),
+    }, client.clientId);
+    const id = res.body.prompt_id as string;
+    await client.finished(id);
+    const error = await client.next("execution_error", (d) => d.prompt_id === id);
+    expect(error.data).toMatchObject({
+      node_id: "2", node_type: "ImageBlur", exception_type: "RuntimeError",
+      exception_message: "Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (5, 5) at dimension 2 of input [2, 3, 4, 6]\n",
     });
   });
 });

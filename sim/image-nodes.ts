@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { blend, blur, crop, type Frame, invert, pad, pyRound, resize, sharpen, solid } from "./image-ops.ts";
+import { blend, blur, crop, type Frame, invert, pad, pyRound, reflectPadRefusal, resize, sharpen, solid } from "./image-ops.ts";
 import type { Behaviour, RunContext } from "./node-behaviour.ts";
 import { NodeFailure, tracebackFor } from "./node-errors.ts";
 import { framePixels, type Picture, picture, toBytes } from "./picture.ts";
@@ -24,6 +24,12 @@ export function checkSize(ctx: RunContext, src: Picture, width: number, height: 
   if (width >= 1 && height >= 1) return;
   throw new NodeFailure("RuntimeError", "Input and output sizes should be greater than 0, but got " +
     `input (H: ${src.height}, W: ${src.width}) output (H: ${height}, W: ${width})`, tracebackFor(ctx.classType));
+}
+
+/** torch's error for a reflect padding as wide as the image (a blur or sharpen radius ≥ a side). */
+function checkReflectPad(ctx: RunContext, src: Picture, radius: number): void {
+  const refusal = reflectPadRefusal(src.width, src.height, Math.max(1, src.batch), radius);
+  if (refusal) throw new NodeFailure("RuntimeError", refusal, tracebackFor(ctx.classType));
 }
 
 function scaled(src: Picture, width: number, height: number, method: string, cropMode: string, ctx: RunContext): Picture {
@@ -176,17 +182,20 @@ export const IMAGE_BEHAVIOURS: Readonly<Record<string, Behaviour>> = {
     const src = picture(i.image);
     return { outputs: [mapped(src, src.width, src.height, "invert", (f) => invert(f.data))] };
   },
-  ImageBlur: (i) => {
+  ImageBlur: (i, ctx) => {
     const src = picture(i.image);
     const radius = num(i.blur_radius);
     const sigma = num(i.sigma);
+    checkReflectPad(ctx, src, radius);
     return { outputs: [mapped(src, src.width, src.height, `blur:${radius}:${sigma}`, (f) => blur(f, radius, sigma))] };
   },
-  ImageSharpen: (i) => {
+  ImageSharpen: (i, ctx) => {
     const src = picture(i.image);
     const radius = num(i.sharpen_radius);
+    const sigma = num(i.sigma);
     const alpha = num(i.alpha);
-    return { outputs: [mapped(src, src.width, src.height, `sharpen:${radius}:${alpha}`, (f) => sharpen(f, radius, alpha))] };
+    checkReflectPad(ctx, src, radius);
+    return { outputs: [mapped(src, src.width, src.height, `sharpen:${radius}:${sigma}:${alpha}`, (f) => sharpen(f, radius, sigma, alpha))] };
   },
   ImageScale: (i, ctx) => ({ outputs: [imageScale(i, ctx)] }),
   ImageScaleBy: (i, ctx) => {

@@ -1,6 +1,6 @@
 /**
  * Pixel operations on one image (RGB floats 0..1, row-major, 3 per pixel), done the way
- * ComfyUI's tensors are: zero-padded convolutions, `1 - x`, torch interpolation rules. Every
+ * ComfyUI's tensors are: reflect-padded convolutions, `1 - x`, torch interpolation rules. Every
  * operation returns a new array; inputs are shared between pictures and never changed.
  */
 
@@ -28,7 +28,17 @@ export function invert(data: Float32Array): Float32Array {
   return out;
 }
 
-/** A separable convolution with zero padding (torch's `conv2d(padding=k // 2)`), `weights` centred. */
+/** torch's `F.pad(…, "reflect")` index: the edge itself is not repeated (-1 → 1, n → n - 2). */
+function reflect(i: number, n: number): number {
+  if (i < 0) return -i;
+  if (i >= n) return 2 * (n - 1) - i;
+  return i;
+}
+
+/**
+ * A separable convolution over the image reflect-padded by the kernel's radius, as ComfyUI's
+ * blur and sharpen do (`F.pad(…, "reflect")`, `conv2d`, then the padding cropped off).
+ */
 function convolve(f: Frame, weights: Float64Array): Float32Array {
   const { width: w, height: h, data } = f;
   const r = (weights.length - 1) / 2;
@@ -37,10 +47,7 @@ function convolve(f: Frame, weights: Float64Array): Float32Array {
     for (let x = 0; x < w; x++) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (let k = -r; k <= r; k++) {
-          const xx = x + k;
-          if (xx >= 0 && xx < w) sum += (weights[k + r] as number) * (data[(y * w + xx) * 3 + c] as number);
-        }
+        for (let k = -r; k <= r; k++) sum += (weights[k + r] as number) * (data[(y * w + reflect(x + k, w)) * 3 + c] as number);
         tmp[(y * w + x) * 3 + c] = sum;
       }
     }
@@ -50,10 +57,7 @@ function convolve(f: Frame, weights: Float64Array): Float32Array {
     for (let x = 0; x < w; x++) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (let k = -r; k <= r; k++) {
-          const yy = y + k;
-          if (yy >= 0 && yy < h) sum += (weights[k + r] as number) * (tmp[(yy * w + x) * 3 + c] as number);
-        }
+        for (let k = -r; k <= r; k++) sum += (weights[k + r] as number) * (tmp[(reflect(y + k, h) * w + x) * 3 + c] as number);
         out[(y * w + x) * 3 + c] = sum;
       }
     }
@@ -62,10 +66,21 @@ function convolve(f: Frame, weights: Float64Array): Float32Array {
 }
 
 /**
- * ImageBlur: a `(2r+1)²` Gaussian over `linspace(-1, 1)` with `sigma`, normalised to sum 1 and
- * zero-padded at the edges. ComfyUI builds it in 2-D; exp(-(x²+y²)) factors, so two 1-D passes give the same kernel.
+ * Why torch refuses a reflect padding of `radius` on this image (it must be smaller than each
+ * side), as its RuntimeError words it; null when it is fine. Width is checked first.
  */
-export function blur(f: Frame, radius: number, sigma: number): Float32Array {
+export function reflectPadRefusal(width: number, height: number, batch: number, radius: number): string | null {
+  const dims: [number, number][] = [[3, width], [2, height]];
+  const bad = dims.find(([, n]) => radius >= n);
+  if (!bad) return null;
+  return `Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (${radius}, ${radius}) at dimension ${bad[0]} of input [${batch}, 3, ${height}, ${width}]`;
+}
+
+/**
+ * ComfyUI's `gaussian_kernel`: exp(-d²/2σ²) over `linspace(-1, 1)` in both axes, normalised to
+ * sum 1. It factors into two 1-D kernels, so two passes give the same result as its 2-D one.
+ */
+function gaussian(radius: number, sigma: number): Float64Array {
   const size = radius * 2 + 1;
   const g = new Float64Array(size);
   let sum = 0;
@@ -75,16 +90,24 @@ export function blur(f: Frame, radius: number, sigma: number): Float32Array {
     sum += g[i] as number;
   }
   for (let i = 0; i < size; i++) g[i] = (g[i] as number) / sum;
-  return convolve(f, g);
+  return g;
 }
 
-/** ImageSharpen: kernel of -1 with `size²` at the centre, times `alpha`, zero-padded, clamped to 0..1. */
-export function sharpen(f: Frame, radius: number, alpha: number): Float32Array {
-  const size = radius * 2 + 1;
-  const box = convolve(f, new Float64Array(size).fill(1));
+/** ImageBlur: the Gaussian of `sigma` over `(2r+1)²` pixels, reflect-padded. */
+export function blur(f: Frame, radius: number, sigma: number): Float32Array {
+  return convolve(f, gaussian(radius, sigma));
+}
+
+/**
+ * ImageSharpen: ComfyUI's kernel is the Gaussian times -10α with its centre raised so the
+ * kernel sums to 1, i.e. (1 + 10α)·x - 10α·blur(x); reflect-padded, clamped to 0..1.
+ */
+export function sharpen(f: Frame, radius: number, sigma: number, alpha: number): Float32Array {
+  const blurred = blur(f, radius, sigma);
   const out = new Float32Array(f.data.length);
+  const k = 10 * alpha;
   for (let i = 0; i < out.length; i++) {
-    const v = alpha * ((size * size + 1) * (f.data[i] as number) - (box[i] as number));
+    const v = (1 + k) * (f.data[i] as number) - k * (blurred[i] as number);
     out[i] = Math.min(1, Math.max(0, v));
   }
   return out;
@@ -185,6 +208,7 @@ export function blend(a: Float32Array, b: Float32Array, factor: number, mode: st
     else if (mode === "screen") m = 1 - (1 - x) * (1 - y);
     else if (mode === "overlay") m = x <= 0.5 ? 2 * x * y : 1 - 2 * (1 - x) * (1 - y);
     else if (mode === "soft_light") m = y <= 0.5 ? x - (1 - 2 * y) * x * (1 - x) : x + (2 * y - 1) * (softLightG(x) - x);
+    else if (mode === "difference") m = x - y;
     out[i] = Math.min(1, Math.max(0, x * (1 - factor) + m * factor));
   }
   return out;
