@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../scripts/local/edge.ts";
@@ -15,7 +16,12 @@ function run(...args: string[]): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-describe("node bench/agent-instructions.ts", () => {
+describe("npm run bench:instructions (node bench/agent-instructions.ts)", () => {
+  it("is the npm script the README and bench/README.md name", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    expect(pkg.scripts["bench:instructions"]).toBe("node bench/agent-instructions.ts");
+  });
+
   it("refuses job counts it cannot subtract, saying which flag", async () => {
     const { code, stderr } = await run("--jobs", "50,10");
     expect(code).toBe(2);
