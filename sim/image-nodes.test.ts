@@ -203,31 +203,33 @@ describe("no-model image graphs", () => {
 });
 
 describe("image node failures", () => {
+  /** The `execution_error` a graph ends with. */
+  const failureOf = async (graph: Graph): Promise<unknown> => {
+    const res = await submit(sim, graph, client.clientId);
+    const id = res.body.prompt_id as string;
+    await client.finished(id);
+    return (await client.next("execution_error", (d) => d.prompt_id === id)).data;
+  };
+
   it("a scale that rounds a side to 0 fails the node with torch's RuntimeError", async () => {
-    const res = await submit(sim, {
+    const error = await failureOf({
       "1": empty(40, 30, 1, 0),
       "2": { class_type: "ImageScaleBy", inputs: { image: ["1", 0], upscale_method: "bilinear", scale_by: 0.01 } },
       "3": save("2", "never"),
-    }, client.clientId);
-    const id = res.body.prompt_id as string;
-    await client.finished(id);
-    const error = await client.next("execution_error", (d) => d.prompt_id === id);
-    expect(error.data).toMatchObject({
+    });
+    expect(error).toMatchObject({
       node_id: "2", node_type: "ImageScaleBy", exception_type: "RuntimeError",
       exception_message: expect.stringContaining("Input and output sizes should be greater than 0, but got input (H: 30, W: 40) output (H: 0, W: 0)"),
     });
   });
 
   it("a blur radius not smaller than a side fails the node as torch's reflect padding does", async () => {
-    const res = await submit(sim, {
+    const error = await failureOf({
       "1": empty(6, 4, 2, 0),
       "2": { class_type: "ImageBlur", inputs: { image: ["1", 0], blur_radius: 5, sigma: 1.0 } },
       "3": save("2", "never"),
-    }, client.clientId);
-    const id = res.body.prompt_id as string;
-    await client.finished(id);
-    const error = await client.next("execution_error", (d) => d.prompt_id === id);
-    expect(error.data).toMatchObject({
+    });
+    expect(error).toMatchObject({
       node_id: "2", node_type: "ImageBlur", exception_type: "RuntimeError",
       exception_message: "Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (5, 5) at dimension 2 of input [2, 3, 4, 6]\n",
     });
