@@ -11,14 +11,14 @@
  *
  * Without --bundle it counts the agent built from the current source.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { AGENT_NODE_FLAGS, buildAgentBundle } from "../scripts/agent-bundle.ts";
+import { buildAgentBundle } from "../scripts/agent-bundle.ts";
 import { randomKeys, withEdge } from "./bench-edge.ts";
-import { startSimChild, type SimChild } from "./children.ts";
+import { startAgentChild, startSimChild, type SimChild } from "./children.ts";
 import { sleep, waitFor } from "./clock.ts";
 import { submitConcurrently } from "./sections/submit.ts";
 import { median } from "./stats.ts";
@@ -38,18 +38,8 @@ async function countRun(bundle: string, sim: SimChild, jobs: number, prefetch: n
   const scratch = mkdtempSync(join(tmpdir(), "agent-instructions-"));
   try {
     const { value } = await withEdge(keys, { clientSockets: 4 }, async (edge) => {
-      const args = [
-        "--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${join(scratch, "cachegrind.out")}`, "--smc-check=all-non-file",
-        process.execPath, ...AGENT_NODE_FLAGS, bundle,
-        "--edge", edge.url, "--comfyui", sim.url, "--name", "counted", "--state-dir", join(scratch, "state"),
-        "--capacity", "1", "--prefetch", String(prefetch), "--log-level", "warn",
-      ];
-      const child = spawn("valgrind", args, { env: { ...process.env, AGENT_TOKEN: keys.agent }, stdio: ["ignore", "ignore", "pipe"] });
-      let stderr = "";
-      child.stderr.on("data", (c: Buffer) => {
-        stderr = (stderr + c.toString("utf8")).slice(-20_000);
-      });
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      const launcher = ["valgrind", "--tool=cachegrind", "--cache-sim=no", `--cachegrind-out-file=${join(scratch, "cachegrind.out")}`, "--smc-check=all-non-file"];
+      const agent = await startAgentChild("counted", { edgeUrl: edge.url, token: keys.agent, comfyUrl: sim.url, stateDir: join(scratch, "state"), prefetch, bundle, launcher });
       try {
         await waitFor(async () => (await edge.client.connectedAgents()).length === 1, "the agent under valgrind to connect", 300_000, 250);
         const windowEnd = performance.now() + windowMs;
@@ -67,11 +57,10 @@ async function countRun(bundle: string, sim: SimChild, jobs: number, prefetch: n
         if (left < 0) throw new Error(`${jobs} jobs took ${Math.round(windowMs - left)} ms under valgrind, past the ${windowMs} ms window: raise --window-s`);
         await sleep(left);
       } finally {
-        child.kill("SIGTERM");
-        await Promise.race([exited, sleep(60_000).then(() => child.kill("SIGKILL"))]);
+        await agent.stop(60_000);
       }
-      const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
-      if (!refs) throw new Error(`valgrind printed no instruction count:\n${stderr.slice(-2000)}`);
+      const refs = /I\s+refs:\s+([\d,]+)/.exec(agent.tail())?.[1];
+      if (!refs) throw new Error(`valgrind printed no instruction count:\n${agent.tail()}`);
       return Number(refs.replace(/,/g, ""));
     });
     return value;

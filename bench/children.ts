@@ -20,8 +20,10 @@ export interface Child {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/** `launcher`: a command (and its arguments) that runs node, e.g. valgrind; else node itself. */
+function start(name: string, args: string[], env: NodeJS.ProcessEnv = {}, launcher: readonly string[] = []): Child {
+  const [command, ...before] = launcher.length > 0 ? [...launcher, process.execPath] : [process.execPath];
+  const child = spawn(command as string, [...before, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
@@ -92,6 +94,10 @@ export interface AgentChildOptions {
   capacity?: number;
   /** Write a V8 CPU profile into this folder when the agent exits. */
   cpuProfDir?: string;
+  /** A command that runs node with the agent, e.g. `["valgrind", "--tool=cachegrind", …]`. */
+  launcher?: readonly string[];
+  /** The bundle to run; default: `agentBundle()`. */
+  bundle?: string;
 }
 
 let bundle: Promise<string> | null = null;
@@ -118,7 +124,7 @@ export async function startAgentChild(name: string, o: AgentChildOptions): Promi
     [
       ...AGENT_NODE_FLAGS,
       ...node,
-      await agentBundle(),
+      o.bundle ?? (await agentBundle()),
       "--edge", o.edgeUrl,
       "--comfyui", o.comfyUrl,
       "--name", name,
@@ -128,5 +134,6 @@ export async function startAgentChild(name: string, o: AgentChildOptions): Promi
       "--log-level", "warn",
     ],
     { AGENT_TOKEN: o.token },
+    o.launcher,
   );
 }
