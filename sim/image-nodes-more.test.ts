@@ -2,33 +2,21 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Sim, startSim } from "./server.ts";
-import { rgbPixels, runGraph, type Saved, viewSaved } from "./image-testing.ts";
-import { getJson, submit, TestClient } from "./testing.ts";
+import { describe, expect, it } from "vitest";
+import { emptyImage, rgbPixels, type Saved, saveImage, useImageSim } from "./image-testing.ts";
+import { getJson, submit } from "./testing.ts";
 import type { Graph } from "./validate.ts";
 
-let sim: Sim;
-let client: TestClient;
-beforeAll(async () => {
-  sim = await startSim({ port: 0, stepMs: 0 });
-  client = await TestClient.connect(sim);
-});
-afterAll(async () => {
-  client.close();
-  await sim.close();
-});
-
-const run = (graph: Graph, extra: Record<string, unknown> = {}) => runGraph(sim, client, graph, extra);
-const view = (img: Saved) => viewSaved(sim, img);
+const imageSim = useImageSim();
+const { run, view } = imageSim;
 const pixels = rgbPixels;
+const empty = emptyImage;
+const save = saveImage;
 
 async function savedPixels(out: Record<string, Record<string, unknown>>, node: string, index = 0) {
   return pixels(await view((out[node]?.images as Saved[])[index] as Saved));
 }
 
-const empty = (width: number, height: number, batch: number, color: number): Graph[string] => ({ class_type: "EmptyImage", inputs: { width, height, batch_size: batch, color } });
-const save = (from: string, prefix: string): Graph[string] => ({ class_type: "SaveImage", inputs: { images: [from, 0], filename_prefix: prefix } });
 const rgbAt = (p: { width: number; data: Buffer }, x: number, y: number) => [...p.data.subarray((y * p.width + x) * 3, (y * p.width + x) * 3 + 3)];
 const distinct = (data: Buffer) => new Set(Array.from({ length: data.length / 3 }, (_, i) => data.readUIntBE(i * 3, 3))).size;
 
@@ -36,7 +24,7 @@ const distinct = (data: Buffer) => new Set(Array.from({ length: data.length / 3 
 async function writeGradient(name: string): Promise<void> {
   const raw = Buffer.alloc(64 * 48 * 3);
   for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) raw.set([x * 4, y * 5, 90], (y * 64 + x) * 3);
-  writeFileSync(path.join(sim.dirs.input, name), await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer());
+  writeFileSync(path.join(imageSim.sim.dirs.input, name), await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).png().toBuffer());
 }
 
 describe("ImageQuantize", () => {
@@ -95,7 +83,7 @@ describe("ImageQuantize", () => {
   });
 
   it("refuses colors outside 1-256 and an unknown dither as ComfyUI validates", async () => {
-    const res = await submit(sim, {
+    const res = await submit(imageSim.sim, {
       "1": empty(8, 8, 1, 0),
       "2": { class_type: "ImageQuantize", inputs: { image: ["1", 0], colors: 300, dither: "bayer-3" } },
       "3": save("2", "never"),
@@ -199,7 +187,7 @@ describe("SaveAnimatedPNG", () => {
 
 describe("the new classes in /object_info", () => {
   it("show ComfyUI's inputs, ranges, categories and modules", async () => {
-    const info = await getJson(sim, "/object_info");
+    const info = await getJson(imageSim.sim, "/object_info");
     expect(info.ImageQuantize).toMatchObject({
       input: { required: { image: ["IMAGE"], colors: ["INT", { default: 256, min: 1, max: 256, step: 1 }], dither: [["none", "floyd-steinberg", "bayer-2", "bayer-4", "bayer-8", "bayer-16"]] } },
       output: ["IMAGE"], category: "image/postprocessing", python_module: "comfy_extras.nodes_post_processing", display_name: "Image Quantize",

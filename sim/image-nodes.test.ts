@@ -1,36 +1,22 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Sim, startSim } from "./server.ts";
-import { rgbPixels, runGraph, type Saved, viewSaved } from "./image-testing.ts";
-import { getJson, submit, TestClient } from "./testing.ts";
+import { describe, expect, it } from "vitest";
+import { emptyImage, rgbPixels, type Saved, saveImage, useImageSim } from "./image-testing.ts";
+import { getJson, submit } from "./testing.ts";
 import type { Graph } from "./validate.ts";
 
-let sim: Sim;
-let client: TestClient;
-beforeAll(async () => {
-  sim = await startSim({ port: 0, stepMs: 0 });
-  client = await TestClient.connect(sim);
-});
-afterAll(async () => {
-  client.close();
-  await sim.close();
-});
-
-const run = (graph: Graph) => runGraph(sim, client, graph);
-const view = (img: Saved) => viewSaved(sim, img);
+const imageSim = useImageSim();
+const { run, view } = imageSim;
 const pixels = rgbPixels;
+const empty = emptyImage;
+const save = saveImage;
 
-const empty = (width: number, height: number, batch: number, color: number): Graph[string] => ({
-  class_type: "EmptyImage", inputs: { width, height, batch_size: batch, color },
-});
 /**
  * What ComfyUI saves for channel byte `c` after ImageInvert: float32 all the way, then
  * `np.clip(255 * x).astype(uint8)` truncates (so 0x99 comes out as 101, not 102).
  */
 const invertedByte = (c: number): number => Math.trunc(Math.fround(255 * Math.fround(1 - Math.fround(c / 255))));
-const save = (from: string, prefix: string): Graph[string] => ({ class_type: "SaveImage", inputs: { images: [from, 0], filename_prefix: prefix } });
 
 describe("no-model image graphs", () => {
   it("EmptyImage 64x32 batch 3 → ImageInvert → SaveImage writes 3 inverted PNGs with ComfyUI's counter names", async () => {
@@ -54,7 +40,7 @@ describe("no-model image graphs", () => {
     // Left half red, right half blue, 80x40: a centre crop to square keeps both colours.
     const raw = Buffer.alloc(80 * 40 * 3);
     for (let p = 0; p < 80 * 40; p++) raw.set((p % 80) < 40 ? [255, 0, 0] : [0, 0, 255], p * 3);
-    writeFileSync(path.join(sim.dirs.input, "halves.png"), await sharp(raw, { raw: { width: 80, height: 40, channels: 3 } }).png().toBuffer());
+    writeFileSync(path.join(imageSim.sim.dirs.input, "halves.png"), await sharp(raw, { raw: { width: 80, height: 40, channels: 3 } }).png().toBuffer());
     const out = await run({
       "1": { class_type: "LoadImage", inputs: { image: "halves.png" } },
       "2": { class_type: "ImageScale", inputs: { image: ["1", 0], upscale_method: "bilinear", width: 32, height: 32, crop: "center" } },
@@ -70,7 +56,7 @@ describe("no-model image graphs", () => {
     const frames = Buffer.alloc(10 * 8 * 3 * 3);
     for (let f = 0; f < 3; f++) frames.fill(f * 100, f * 240, (f + 1) * 240);
     const webp = await sharp(frames, { raw: { width: 10, height: 24, channels: 3, pageHeight: 8 } }).webp({ lossless: true, delay: [100, 100, 100] }).toBuffer();
-    writeFileSync(path.join(sim.dirs.input, "three.webp"), webp);
+    writeFileSync(path.join(imageSim.sim.dirs.input, "three.webp"), webp);
     const out = await run({ "1": { class_type: "LoadImage", inputs: { image: "three.webp" } }, "2": save("1", "frames") });
     const images = out["2"]?.images as Saved[];
     expect(images.length).toBe(3);
@@ -205,10 +191,10 @@ describe("no-model image graphs", () => {
 describe("image node failures", () => {
   /** The `execution_error` a graph ends with. */
   const failureOf = async (graph: Graph): Promise<unknown> => {
-    const res = await submit(sim, graph, client.clientId);
+    const res = await submit(imageSim.sim, graph, imageSim.client.clientId);
     const id = res.body.prompt_id as string;
-    await client.finished(id);
-    return (await client.next("execution_error", (d) => d.prompt_id === id)).data;
+    await imageSim.client.finished(id);
+    return (await imageSim.client.next("execution_error", (d) => d.prompt_id === id)).data;
   };
 
   it("a scale that rounds a side to 0 fails the node with torch's RuntimeError", async () => {
@@ -238,7 +224,7 @@ describe("image node failures", () => {
 
 describe("the image classes in /object_info and validation", () => {
   it("shows ComfyUI's ranges, categories and modules", async () => {
-    const info = await getJson(sim, "/object_info");
+    const info = await getJson(imageSim.sim, "/object_info");
     expect((info.EmptyImage as { input: unknown }).input).toEqual({
       required: {
         width: ["INT", { default: 512, min: 1, max: 16384, step: 1 }],
@@ -263,7 +249,7 @@ describe("the image classes in /object_info and validation", () => {
   });
 
   it("refuses out-of-range values with ComfyUI's value_smaller_than_min / value_bigger_than_max", async () => {
-    const res = await submit(sim, {
+    const res = await submit(imageSim.sim, {
       "1": empty(0, 32, 1, 0),
       "2": { class_type: "ImageBlur", inputs: { image: ["1", 0], blur_radius: 40, sigma: 1.0 } },
       "3": save("2", "never"),

@@ -1,7 +1,7 @@
 import sharp from "sharp";
-import { expect } from "vitest";
-import type { Sim } from "./server.ts";
-import { getJson, submit, type TestClient } from "./testing.ts";
+import { afterAll, beforeAll, expect } from "vitest";
+import { type Sim, startSim } from "./server.ts";
+import { getJson, submit, TestClient } from "./testing.ts";
 import type { Graph } from "./validate.ts";
 
 /** Test helpers for the sim's image nodes: run a graph to its history, read back what it saved. */
@@ -36,3 +36,46 @@ export async function rgbPixels(image: Buffer): Promise<{ width: number; height:
   const { data, info } = await sharp(image).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   return { width: info.width, height: info.height, data };
 }
+
+/** A test file's sim (0 ms steps) and client: started before its tests, closed after them. */
+export interface ImageSim {
+  readonly sim: Sim;
+  readonly client: TestClient;
+  /** See runGraph. */
+  run(graph: Graph, extra?: Record<string, unknown>): Promise<Record<string, Record<string, unknown>>>;
+  /** See viewSaved. */
+  view(img: Saved): Promise<Buffer>;
+}
+
+export function useImageSim(): ImageSim {
+  let sim: Sim | null = null;
+  let client: TestClient | null = null;
+  beforeAll(async () => {
+    sim = await startSim({ port: 0, stepMs: 0 });
+    client = await TestClient.connect(sim);
+  });
+  afterAll(async () => {
+    client?.close();
+    await sim?.close();
+  });
+  const started = <T>(x: T | null): T => {
+    if (x === null) throw new Error("useImageSim: used outside a test (the sim starts in beforeAll)");
+    return x;
+  };
+  return {
+    get sim() {
+      return started(sim);
+    },
+    get client() {
+      return started(client);
+    },
+    run: (graph, extra = {}) => runGraph(started(sim), started(client), graph, extra),
+    view: (img) => viewSaved(started(sim), img),
+  };
+}
+
+export const emptyImage = (width: number, height: number, batch: number, color: number): Graph[string] => ({
+  class_type: "EmptyImage", inputs: { width, height, batch_size: batch, color },
+});
+
+export const saveImage = (from: string, prefix: string): Graph[string] => ({ class_type: "SaveImage", inputs: { images: [from, 0], filename_prefix: prefix } });
