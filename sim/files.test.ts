@@ -1,3 +1,4 @@
+import { get, type IncomingHttpHeaders } from "node:http";
 import { PNG } from "pngjs";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +26,17 @@ async function run(target: Sim, prompt: Graph): Promise<Image[]> {
   client.close();
   const executed = client.messages.find((m) => m.type === "executed" && m.data.prompt_id === id && m.data.output);
   return ((executed?.data.output as { images: Image[] }) ?? { images: [] }).images;
+}
+
+/** A GET through node:http, which shows the framing headers (Content-Length, Transfer-Encoding) as sent. */
+function rawGet(url: string): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+    }).on("error", reject);
+  });
 }
 
 async function view(target: Sim, query: Record<string, string>): Promise<Response> {
@@ -84,6 +96,17 @@ describe("GET /view", () => {
     expect((await view(sim, { filename: "ComfyUI_00001_.png", type: "nope" })).status).toBe(400);
     expect((await view(sim, { filename: "absent.png", type: "output" })).status).toBe(404);
     expect((await fetch(`${sim.url}/view`)).status).toBe(404);
+  });
+
+  it("sends Content-Length as aiohttp does (a file, an empty 404, a JSON answer), never chunked encoding", async () => {
+    const [img] = await run(sim, t2i(8, "length me", 64, 48));
+    const file = await rawGet(`${sim.url}/view?${new URLSearchParams({ filename: img?.filename ?? "", type: "output" })}`);
+    expect([file.status, file.headers["content-length"], file.headers["transfer-encoding"]]).toEqual([200, String(file.body.length), undefined]);
+    expect(file.body.subarray(1, 4).toString("latin1")).toBe("PNG");
+    const absent = await rawGet(`${sim.url}/view?filename=absent.png&type=output`);
+    expect([absent.status, absent.headers["content-length"], absent.headers["transfer-encoding"]]).toEqual([404, "0", undefined]);
+    const stats = await rawGet(`${sim.url}/system_stats`);
+    expect([stats.headers["content-length"], stats.headers["transfer-encoding"]]).toEqual([String(stats.body.length), undefined]);
   });
 
   it("converts with preview=webp;90 and preview=jpeg;80", async () => {

@@ -117,8 +117,13 @@ export class Router {
   }
 }
 
+/**
+ * Writes a handler's answer as aiohttp does: its `web.Response` and `FileResponse` hold the whole
+ * body, so every answer carries `Content-Length` (0 when empty), never chunked encoding.
+ */
 export function writeReply(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
-  res.writeHead(reply.status, { Server: "Python/3.12 aiohttp/3.12.15", ...reply.headers });
-  res.end(reply.body ?? "", () => reply.after?.());
+  const body = reply.body ?? "";
+  res.writeHead(reply.status, { Server: "Python/3.12 aiohttp/3.12.15", ...reply.headers, "Content-Length": String(Buffer.byteLength(body)) });
+  res.end(body, () => reply.after?.());
 }
