@@ -1,7 +1,7 @@
 import type { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { HandBack, originDispatcher, type ProxyEnv } from "./http-dispatcher.ts";
-import { readText } from "./read-text.ts";
+import { readText } from "./read-body.ts";
 
 export type PutOptions = {
   /** Aborting rejects with `signal.reason`. */

@@ -1,6 +1,6 @@
 import { Readable } from "node:stream";
 import { expect, test } from "vitest";
-import { readText } from "./read-text.ts";
+import { BodyTooLarge, readBytes, readText } from "./read-body.ts";
 
 test("reads a body to its end as UTF-8, across chunk borders", async () => {
   const euro = Buffer.from("€", "utf8");
@@ -26,4 +26,22 @@ test("a body that errors or is destroyed before its end rejects", async () => {
   const cutRead = readText(cut);
   cut.destroy();
   await expect(cutRead).rejects.toThrow("closed before its end");
+});
+
+test("readBytes with refuse: a body within the limit comes whole; one past it is destroyed and rejects with BodyTooLarge", async () => {
+  const parts = [Buffer.from("abc"), Buffer.from("def")];
+  expect((await readBytes(Readable.from(parts), 6, "refuse")).toString()).toBe("abcdef");
+  const long = Readable.from([Buffer.alloc(4), Buffer.alloc(4)]);
+  const refused = readBytes(long, 6, "refuse");
+  await expect(refused).rejects.toBeInstanceOf(BodyTooLarge);
+  await expect(refused).rejects.toThrow("longer than 6 bytes");
+  expect(long.destroyed).toBe(true);
+});
+
+test("readBytes with idleMs: a body that sends nothing for that long is destroyed with ETIMEDOUT", async () => {
+  const stalling = new Readable({ read() {} });
+  const read = readBytes(stalling, Infinity, "keep", 50);
+  stalling.push("first part");
+  await expect(read).rejects.toMatchObject({ code: "ETIMEDOUT", message: "the body stalled for 50 ms" });
+  expect(stalling.destroyed).toBe(true);
 });

@@ -119,6 +119,49 @@ describe("uploadFile", () => {
     expect(s.seen[0]?.headers["content-length"]).toBe(String(payload.byteLength));
   });
 
+  test("an output over 1 MiB streams: its PUT is under way before ComfyUI has sent all of it", async () => {
+    let headersSeen: () => void = () => undefined;
+    const requested = new Promise<void>((r) => (headersSeen = r));
+    const seen: Buffer[] = [];
+    const server = createServer((req, res) => {
+      headersSeen();
+      req.on("data", (c: Buffer) => seen.push(c));
+      req.on("end", () => res.end(JSON.stringify({ key: "jobs/j1/big" })));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    servers.push(server);
+    const half = Buffer.alloc(768 * 1024, 7);
+    const body = new Readable({ read() {} });
+    body.push(half);
+    // The second half comes only once the PUT has arrived: a reader that waited for the whole file would never send it.
+    void requested.then(() => {
+      body.push(half);
+      body.push(null);
+    });
+    const result = await uploadFile(grant(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { max_bytes: 4 << 20 }), 0, async () => ({ body, bytes: 2 * half.length, contentType: "image/png" }));
+    expect(result).toEqual({ key: "jobs/j1/big", bytes: 2 * half.length });
+    expect(Buffer.concat(seen).equals(Buffer.concat([half, half]))).toBe(true);
+  });
+
+  test("an output that stalls mid-body fails its attempt after the stall limit, and the next attempt reads it afresh", async () => {
+    const s = await storage();
+    let opened = 0;
+    const result = await uploadFile(grant(s.url), 0, async () => {
+      opened += 1;
+      if (opened > 1) return source(payload)();
+      const stalling = new Readable({ read() {} });
+      stalling.push(payload.slice(0, 4));
+      return { body: stalling, bytes: payload.byteLength, contentType: "image/webp" };
+    }, { retries: 2, minTimeoutMs: 1, timeoutMs: 100 });
+    expect(result.key).toBe("jobs/j1/upload/j1/0");
+    expect(opened).toBe(2);
+    expect(s.seen).toHaveLength(1);
+    expect(s.seen[0]?.body.equals(Buffer.from(payload))).toBe(true);
+    const stalled = new Readable({ read() {} });
+    const err = await uploadFile(grant(s.url), 1, async () => ({ body: stalled, bytes: 10, contentType: "image/webp" }), { retries: 0, timeoutMs: 50 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: "upload_failed", retryable: true, message: "reading the output from ComfyUI failed: ETIMEDOUT: the body stalled for 50 ms" });
+  });
+
   test("an index beyond max_files is refused", async () => {
     const s = await storage();
     const err = await uploadFile(grant(s.url, { max_files: 1 }), 1, source(payload)).catch((e: unknown) => e);

@@ -3,6 +3,7 @@ import pRetry, { AbortError } from "p-retry";
 import { z } from "zod";
 import type { UploadGrant } from "../shared/protocol.ts";
 import { putStream } from "./http-put.ts";
+import { BodyTooLarge, readBytes } from "./read-body.ts";
 
 /** One file to PUT: a fresh stream per attempt (a consumed stream cannot be replayed). */
 export type UploadSource = {
@@ -85,32 +86,40 @@ export async function uploadFile(
   );
 }
 
+/**
+ * Outputs up to this size are read whole before their PUT: the request then leaves in one write
+ * (headers and body), and ComfyUI's connection is free before the upload starts. Larger ones
+ * stream, so the agent never holds a video in memory.
+ */
+const READ_WHOLE_BYTES = 1024 * 1024;
+
 async function putOnce(url: string, source: UploadSource, maxBytes: number, opts: UploadOptions): Promise<{ key: string; bytes: number }> {
   let body: Readable | Uint8Array = source.body;
   let bytes = source.bytes;
-  if (bytes === null) {
-    // Without a length there is no Content-Length to send: count it (bounded by max_bytes).
-    const buffered = await readBounded(source.body, maxBytes);
-    body = buffered;
-    bytes = buffered.byteLength;
-  }
-  if (bytes > maxBytes) {
+  if (bytes !== null && bytes > maxBytes) {
     source.body.destroy();
     throw new AbortError(new UploadError("output_too_large", `output is ${bytes} bytes; this job may upload at most ${maxBytes}`, false));
+  }
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  // Without a length there is no Content-Length to send: read it whole (bounded by max_bytes).
+  if (bytes === null || bytes <= READ_WHOLE_BYTES) {
+    try {
+      body = await readBytes(source.body, maxBytes, "refuse", timeoutMs);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) throw new AbortError(new UploadError("output_too_large", `output exceeds the ${maxBytes} bytes this job may upload`, false));
+      throw failed(`reading the output from ComfyUI failed`, e, opts.signal);
+    }
+    bytes = body.byteLength;
   }
   let res: { status: number; text: string };
   try {
     res = await putStream(url, body, { "content-type": source.contentType, "content-length": String(bytes) }, {
-      timeoutMs: opts.timeoutMs ?? 300_000,
+      timeoutMs,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (e) {
     source.body.destroy();
-    if (opts.signal?.aborted) throw new AbortError(toError(opts.signal.reason));
-    const err = e as { code?: string; message?: string };
-    // The code names the failure; the message says more (a timeout's limit, which side reset).
-    const why = err.code && err.message && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message || err.code || String(e);
-    throw new UploadError("upload_failed", `upload to ${new URL(url).host} failed: ${why}`, true);
+    throw failed(`upload to ${new URL(url).host} failed`, e, opts.signal);
   }
   // A server may answer before reading the whole body: what is left of the source is dropped.
   source.body.destroy();
@@ -133,18 +142,13 @@ async function putOnce(url: string, source: UploadSource, maxBytes: number, opts
   return { key: parsed.key, bytes };
 }
 
-async function readBounded(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) {
-      stream.destroy();
-      throw new AbortError(new UploadError("output_too_large", `output exceeds the ${maxBytes} bytes this job may upload`, false));
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
+/** A retryable upload_failed naming what failed and why, or the abort when the job's signal ended it. */
+function failed(what: string, e: unknown, signal: AbortSignal | undefined): Error {
+  if (signal?.aborted) return new AbortError(toError(signal.reason));
+  const err = e as { code?: string; message?: string };
+  // The code names the failure; the message says more (a timeout's limit, which side reset).
+  const why = err.code && err.message && !err.message.includes(err.code) ? `${err.code}: ${err.message}` : err.message || err.code || String(e);
+  return new UploadError("upload_failed", `${what}: ${why}`, true);
 }
 
 function isRetryableSourceError(e: unknown): boolean {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { Readable } from "node:stream";
 import type { Dispatcher } from "undici";
 import { HandBack, originDispatcher, type ProxyEnv } from "../http-dispatcher.ts";
-import { readText } from "../read-text.ts";
+import { readText } from "../read-body.ts";
 import { ComfyError } from "./errors.ts";
 
 export type HttpCall = {
