@@ -83,4 +83,32 @@ describe("npm run bench -- --smoke", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 300_000);
+
+  it("--compare-agent measures both agents in every run, alternating which goes first, and writes both", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bench-compare-"));
+    const real = await buildAgentBundle(join(dir, "comfy-agent.mjs"));
+    const marker = join(dir, "started");
+    const other = join(dir, "other-agent.mjs");
+    writeFileSync(other, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, "B\\n");\nawait import(${JSON.stringify(real)});\n`);
+    try {
+      const { code, stdout, stderr } = await runSmoke("--only", "real", "--runs", "2", "--agent-bundle", real, "--compare-agent", other);
+      expect(code, stderr.slice(-2000)).toBe(0);
+      const file = stdout.trim().split("\n").at(-1)!;
+      expect(file).toMatch(/bench-compare-smoke-.*\.json$/);
+      const { a, b } = JSON.parse(readFileSync(file, "utf8")) as { a: unknown; b: unknown };
+      const [resultA, resultB] = [ResultSchema.parse(a), ResultSchema.parse(b)];
+      expect([resultA.options.agent_bundle, resultB.options.agent_bundle]).toEqual([real, other]);
+      for (const result of [resultA, resultB]) {
+        expect(result.runs).toHaveLength(2);
+        expect(result.median.errors).toEqual([]);
+        for (const run of result.runs) measured(run.real_agent!.notify_events);
+      }
+      expect(readFileSync(marker, "utf8")).toBe("B\nB\n");
+      const at = (run: BenchRun | undefined) => Date.parse(run!.started_at);
+      // A then B in the first run, B then A in the second.
+      expect(at(resultA.runs[0]) < at(resultB.runs[0]) && at(resultB.runs[1]) < at(resultA.runs[1])).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
 });

@@ -5,6 +5,7 @@ import { ROOT } from "../scripts/local/edge.ts";
 import { parseOptions, USAGE, UsageError, type BenchOptions } from "./options.ts";
 import { headlineTable, profileText, scenarioTable } from "./report.ts";
 import { useAgentBundle } from "./children.ts";
+import { compareAgents, comparisonTable } from "./compare.ts";
 import { runBench } from "./run.ts";
 
 /** The profiles worth a screen: submit, the notify path, and one agent at 0 ms renders (pure overhead). */
@@ -30,6 +31,16 @@ async function main(): Promise<number> {
   };
   if (o.agentBundle) progress(`agents run ${relative(ROOT, o.agentBundle)}`);
   progress(`mode ${o.mode}, ${o.runs} run(s), load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} on ${cpus().length} CPUs`);
+  if (o.compareAgent) {
+    const { comparison, file } = await compareAgents(o, o.compareAgent, progress);
+    const errors = [...comparison.a.median.errors, ...comparison.b.median.errors];
+    if (!o.quiet) {
+      console.log(`agents compared, median of ${o.runs} run(s) each, alternated (every run's figure in brackets)\n${comparisonTable(comparison)}`);
+      for (const e of errors) console.log(`ERROR ${e}`);
+      console.log(`\nresult: ${relative(ROOT, file)}`);
+    } else console.log(file);
+    return errors.length ? 1 : 0;
+  }
   const { result, file } = await runBench(o, progress);
   if (!o.quiet) {
     console.log(headlineTable(result));

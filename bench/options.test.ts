@@ -38,6 +38,12 @@ describe("bench options", () => {
     expect(() => parse("--agent-bundle", "no/such/bundle.mjs")).toThrow(/--agent-bundle: no file/);
   });
 
+  it("takes --compare-agent as a path to an existing bundle, and refuses a missing one", () => {
+    expect(parse().compareAgent).toBeNull();
+    expect(parse("--compare-agent", "bench/options.ts").compareAgent).toMatch(/\/bench\/options\.ts$/);
+    expect(() => parse("--compare-agent", "no/such/bundle.mjs")).toThrow(/--compare-agent: no file/);
+  });
+
   it("answers help", () => {
     expect(parseOptions(["--help"])).toBe("help");
   });

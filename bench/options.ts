@@ -63,6 +63,8 @@ export interface BenchOptions {
   cpuProf: boolean;
   /** Run agents from this bundle instead of one built from the current source (A/B of the agent alone). */
   agentBundle: string | null;
+  /** Also run agents from this bundle, alternating with A in every run (`--compare-agent`). */
+  compareAgent: string | null;
   outDir: string;
   /** Print the table (off in tests). */
   quiet: boolean;
@@ -79,6 +81,9 @@ export const USAGE = `Usage: npm run bench -- [options]
   --cpu-prof       profile agent processes (node --cpu-prof) and the edge (workerd's inspector)
   --agent-bundle <file>  run agents from this bundle (e.g. an older commit's dist/comfy-agent.mjs)
                    against today's edge and sim: compares the agent alone
+  --compare-agent <file>  every run measures two agents, A (--agent-bundle, default the
+                   current source) and B (this file), in alternating order; prints both
+                   side by side (use --runs 5 or more: this machine's noise is ±15 %)
   --out <dir>      where result JSON goes (default bench/results)
   --quiet          no table, only the result file path
   -h, --help       this help`;
@@ -104,7 +109,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       options: {
         quick: { type: "boolean" }, smoke: { type: "boolean" }, runs: { type: "string" }, only: { type: "string" },
         agents: { type: "string" }, renders: { type: "string" }, prefetch: { type: "string" },
-        "cpu-prof": { type: "boolean" }, "agent-bundle": { type: "string" }, out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
+        "cpu-prof": { type: "boolean" }, "agent-bundle": { type: "string" }, "compare-agent": { type: "string" }, out: { type: "string" }, quiet: { type: "boolean" }, help: { type: "boolean", short: "h" },
       },
       strict: true,
     }).values;
@@ -121,6 +126,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
   if (unknown.length) throw new UsageError(`--only: unknown section(s) ${unknown.join(", ")}; choose from ${SECTIONS.join(", ")}`);
   const agentBundle = values["agent-bundle"] === undefined ? null : resolve(values["agent-bundle"]);
   if (agentBundle !== null && !existsSync(agentBundle)) throw new UsageError(`--agent-bundle: no file ${agentBundle}`);
+  const compareAgent = values["compare-agent"] === undefined ? null : resolve(values["compare-agent"]);
+  if (compareAgent !== null && !existsSync(compareAgent)) throw new UsageError(`--compare-agent: no file ${compareAgent}`);
   const base = mode === "smoke" ? SMOKE : mode === "quick" ? QUICK : FULL;
   const counts: Counts = {
     ...base,
@@ -135,6 +142,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     sections: sections as Section[],
     cpuProf: values["cpu-prof"] ?? false,
     agentBundle,
+    compareAgent,
     outDir: values.out ?? join(ROOT, "bench/results"),
     quiet: values.quiet ?? false,
   };

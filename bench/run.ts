@@ -38,19 +38,29 @@ export async function runBench(opts: BenchOptions, progress: (line: string) => v
     if (opts.runs > 1) progress(`run ${i + 1} of ${opts.runs}`);
     runs.push(await runOnce(keys, opts, i, progress));
   }
-  const result = ResultSchema.parse({
+  const result = benchResult(opts, runs, started, loadStart, opts.agentBundle);
+  return { result, file: writeResult(opts, `bench-${opts.mode}`, started, result) };
+}
+
+/** The runs of one agent, with their medians, as the result JSON holds them. */
+export function benchResult(opts: BenchOptions, runs: BenchRun[], started: Date, loadStart: number[], agentBundle: string | null): BenchResult {
+  return ResultSchema.parse({
     version: 1,
     mode: opts.mode,
     started_at: started.toISOString(),
     finished_at: new Date().toISOString(),
     machine: machine(loadStart),
-    options: { runs: opts.runs, sections: opts.sections, cpu_prof: opts.cpuProf, agent_bundle: opts.agentBundle, counts: opts.counts },
+    options: { runs: opts.runs, sections: opts.sections, cpu_prof: opts.cpuProf, agent_bundle: agentBundle, counts: opts.counts },
     notes: NOTES,
     runs,
     median: { ...medianOfRuns(runs), errors: runs.flatMap((r) => r.errors), profiles: runs.flatMap((r) => r.profiles) },
   });
+}
+
+/** Writes `value` as `<prefix>-<started>.json` in the output folder; returns its path. */
+export function writeResult(opts: BenchOptions, prefix: string, started: Date, value: unknown): string {
   mkdirSync(opts.outDir, { recursive: true });
-  const file = join(opts.outDir, `bench-${opts.mode}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(result, null, 2) + "\n");
-  return { result, file };
+  const file = join(opts.outDir, `${prefix}-${started.toISOString().replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify(value, null, 2) + "\n");
+  return file;
 }
