@@ -52,50 +52,9 @@ declare module "undici/lib/core/errors.js" {
   export = undiciErrors;
 }
 
-declare module "undici/lib/interceptor/cache.js" {
-  import type { interceptors } from "undici";
-  const cache: typeof interceptors.cache;
-  export = cache;
-}
-
-declare module "undici/lib/interceptor/decompress.js" {
-  import type { interceptors } from "undici";
-  const decompress: typeof interceptors.decompress;
-  export = decompress;
-}
-
-declare module "undici/lib/interceptor/deduplicate.js" {
-  import type { interceptors } from "undici";
-  const deduplicate: typeof interceptors.deduplicate;
-  export = deduplicate;
-}
-
-declare module "undici/lib/interceptor/dns.js" {
-  import type { interceptors } from "undici";
-  const dns: typeof interceptors.dns;
-  export = dns;
-}
-
-declare module "undici/lib/interceptor/dump.js" {
-  import type { interceptors } from "undici";
-  const dump: typeof interceptors.dump;
-  export = dump;
-}
-
 declare module "undici/lib/interceptor/redirect.js" {
   import type { interceptors } from "undici";
   const redirect: typeof interceptors.redirect;
   export = redirect;
 }
 
-declare module "undici/lib/interceptor/response-error.js" {
-  import type { interceptors } from "undici";
-  const responseError: typeof interceptors.responseError;
-  export = responseError;
-}
-
-declare module "undici/lib/interceptor/retry.js" {
-  import type { interceptors } from "undici";
-  const retry: typeof interceptors.retry;
-  export = retry;
-}

@@ -3,9 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { build } from "esbuild";
 import { beforeAll, describe, expect, it } from "vitest";
-import { AGENT_NODE_FLAGS, buildAgentBundle } from "./agent-bundle.ts";
+import { AGENT_NODE_FLAGS, buildAgentBundle, leanUndici } from "./agent-bundle.ts";
 
 const SYSTEM_NODE = existsSync("/usr/bin/node") ? "/usr/bin/node" : null;
 
@@ -34,7 +35,21 @@ describe("the agent bundle", () => {
     const classDefined = (name: string) => new RegExp(`\\b${name}\\d*\\s*=\\s*class\\b`).test(text);
     for (const kept of ["RedirectHandler", "Agent", "Pool"]) expect(classDefined(kept), kept).toBe(true);
     expect(text).toContain("wasm_on_headers_complete");
-    for (const dropped of ["MockAgent", "CacheStorage", "WebSocketStream", "EventSource"]) expect(classDefined(dropped), dropped).toBe(false);
+    for (const dropped of ["MockAgent", "CacheStorage", "WebSocketStream", "EventSource", "CacheHandler", "RetryHandler", "DecompressHandler"]) expect(classDefined(dropped), dropped).toBe(false);
+  });
+
+  it("bundles undici's redirect interceptor alone; naming another says where to add it", async () => {
+    const script = join(dirname(outfile), "interceptors.mjs");
+    // The bundle's own `undici`, reached the way the agent reaches it: a tiny entry bundled with the same alias.
+    writeFileSync(script, `import { interceptors } from "undici";\nconsole.log(typeof interceptors.redirect);\ntry { interceptors.retry; } catch (e) { console.log(e.message); }\n`);
+    const probe = join(dirname(outfile), "interceptors.bundle.mjs");
+    await build({
+      entryPoints: [script], outfile: probe, bundle: true, platform: "node", format: "esm", logLevel: "error",
+      plugins: [leanUndici],
+      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    });
+    const run = spawnSync(process.execPath, [probe], { encoding: "utf8" });
+    expect(run.stdout.trim().split("\n")).toEqual(["function", "undici's interceptors.retry is not in the agent bundle: add it to scripts/agent-undici.ts"]);
   });
 
   it("has zod's English messages and no other locale", () => {

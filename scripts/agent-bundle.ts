@@ -50,7 +50,7 @@ export async function buildAgentBundle(outfile = AGENT_BUNDLE): Promise<string> 
 }
 
 /** `import … from "undici"` anywhere in the agent means scripts/agent-undici.ts: its HTTP client without fetch, WebSocket, caches, mocks. */
-const leanUndici: Plugin = {
+export const leanUndici: Plugin = {
   name: "lean-undici",
   setup(build) {
     build.onResolve({ filter: /^undici$/ }, () => ({ path: join(root, "scripts/agent-undici.ts") }));

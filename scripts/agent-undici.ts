@@ -19,19 +19,24 @@ import ProxyAgent from "undici/lib/dispatcher/proxy-agent.js";
 Object.assign(Dispatcher.prototype, api);
 
 /**
- * All of undici's interceptors, as its index names them, each loaded when first named: the agent
- * uses `redirect` alone, and the others bring Node modules it never needs (dns, zlib, sqlite for
- * caches). The bundler turns each `require` into the bundled module's lazy initialiser.
+ * undici's interceptors, as its index names them. Only `redirect` is bundled (the agent and the
+ * installer use it alone): the others would add their source (~100 KB, with caches, dns and
+ * zlib's handlers) to the bundle's, which V8 keeps in the heap, one byte a character, for the
+ * process's life. Naming another throws, saying where to add it. The bundler turns the `require`
+ * into the bundled module's lazy initialiser.
  */
+const notBundled = (name: string): never => {
+  throw new Error(`undici's interceptors.${name} is not in the agent bundle: add it to scripts/agent-undici.ts`);
+};
 export const interceptors = {
   get redirect() { return require("undici/lib/interceptor/redirect.js"); },
-  get responseError() { return require("undici/lib/interceptor/response-error.js"); },
-  get retry() { return require("undici/lib/interceptor/retry.js"); },
-  get dump() { return require("undici/lib/interceptor/dump.js"); },
-  get dns() { return require("undici/lib/interceptor/dns.js"); },
-  get cache() { return require("undici/lib/interceptor/cache.js"); },
-  get decompress() { return require("undici/lib/interceptor/decompress.js"); },
-  get deduplicate() { return require("undici/lib/interceptor/deduplicate.js"); },
+  get responseError() { return notBundled("responseError"); },
+  get retry() { return notBundled("retry"); },
+  get dump() { return notBundled("dump"); },
+  get dns() { return notBundled("dns"); },
+  get cache() { return notBundled("cache"); },
+  get decompress() { return notBundled("decompress"); },
+  get deduplicate() { return notBundled("deduplicate"); },
 };
 
 export { Agent, Client, Dispatcher, EnvHttpProxyAgent, errors, Pool, ProxyAgent };
