@@ -24,6 +24,19 @@ function runSmoke(...extra: string[]): Promise<{ code: number | null; stdout: st
 
 const measured = (l: Latency) => expect(l.n, JSON.stringify(l)).toBeGreaterThan(0);
 
+/**
+ * The "other" agent: the current bundle (`real`) behind a first line that appends `line` to
+ * `marker` at each start, so a run shows which file ran, and how often.
+ */
+async function markedAgent(line: string): Promise<{ dir: string; real: string; other: string; marker: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "bench-other-agent-"));
+  const real = await buildAgentBundle(join(dir, "comfy-agent.mjs"));
+  const marker = join(dir, "started");
+  const other = join(dir, "other-agent.mjs");
+  writeFileSync(other, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, ${JSON.stringify(`${line}\n`)});\nawait import(${JSON.stringify(real)});\n`);
+  return { dir, real, other, marker };
+}
+
 describe("npm run bench -- --smoke", () => {
   it("runs every section against the real stack and writes a well-formed result", async () => {
     const { code, stdout, stderr } = await runSmoke();
@@ -66,12 +79,7 @@ describe("npm run bench -- --smoke", () => {
   }, 300_000);
 
   it("runs its agents from the bundle --agent-bundle names (another commit's agent against this edge)", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bench-other-agent-"));
-    const real = await buildAgentBundle(join(dir, "comfy-agent.mjs"));
-    const marker = join(dir, "started");
-    // The "other" agent: the same bundle behind a first line that leaves a mark, so the run shows which file ran.
-    const other = join(dir, "other-agent.mjs");
-    writeFileSync(other, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, "agent\\n");\nawait import(${JSON.stringify(real)});\n`);
+    const { dir, other, marker } = await markedAgent("agent");
     try {
       const { code, stdout, stderr } = await runSmoke("--only", "real", "--agent-bundle", other);
       expect(code, stderr.slice(-2000)).toBe(0);
@@ -85,11 +93,7 @@ describe("npm run bench -- --smoke", () => {
   }, 300_000);
 
   it("--compare-agent measures both agents in every run, alternating which goes first, and writes both", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "bench-compare-"));
-    const real = await buildAgentBundle(join(dir, "comfy-agent.mjs"));
-    const marker = join(dir, "started");
-    const other = join(dir, "other-agent.mjs");
-    writeFileSync(other, `import { appendFileSync } from "node:fs";\nappendFileSync(${JSON.stringify(marker)}, "B\\n");\nawait import(${JSON.stringify(real)});\n`);
+    const { dir, real, other, marker } = await markedAgent("B");
     try {
       const { code, stdout, stderr } = await runSmoke("--only", "real", "--runs", "2", "--agent-bundle", real, "--compare-agent", other);
       expect(code, stderr.slice(-2000)).toBe(0);
