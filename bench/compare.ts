@@ -6,6 +6,7 @@ import type { BenchOptions } from "./options.ts";
 import type { BenchResult, BenchRun } from "./result.ts";
 import { benchResult, writeResult } from "./run.ts";
 import { median } from "./stats.ts";
+import { scenarioName } from "./sections/throughput.ts";
 import { runOnce } from "./suite.ts";
 
 export type AgentComparison = { a: BenchResult; b: BenchResult };
@@ -43,10 +44,11 @@ function figures(runs: BenchRun[]): Figure[] {
     { name: "agent peak RSS (notify runs), MiB", of: (r) => r.real_agent?.agent_memory?.peak_mb, digits: 1 },
   ];
   const scenarios = new Map<string, { agents: number; prefetch: number; render_ms: number }>();
-  for (const run of runs) for (const s of run.throughput ?? []) scenarios.set(`${s.agents}/${s.prefetch}/${s.render_ms}`, s);
-  for (const [key, s] of scenarios) {
+  const nameOf = (s: { agents: number; prefetch: number; render_ms: number }): string => scenarioName(s.agents, s.prefetch, s.render_ms);
+  for (const run of runs) for (const s of run.throughput ?? []) scenarios.set(nameOf(s), s);
+  for (const [name, s] of scenarios) {
     const label = `${s.agents} agent(s), prefetch ${s.prefetch}, ${s.render_ms} ms renders`;
-    const at = (r: BenchRun) => r.throughput?.find((t) => `${t.agents}/${t.prefetch}/${t.render_ms}` === key && !t.error);
+    const at = (r: BenchRun) => r.throughput?.find((t) => nameOf(t) === name && !t.error);
     list.push(
       { name: `jobs/s, ${label}`, of: (r) => at(r)?.jobs_per_s, digits: 1 },
       { name: `agent CPU ms/job, ${label}`, of: (r) => at(r)?.cpu_ms_per_job.agent, digits: 2 },
